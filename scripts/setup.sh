@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs every build and test dependency of nuri on Debian 12 (apt-get only), then configures
+# and builds the release preset. Safe to run again: it skips what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PKGS=(
+  build-essential cmake ninja-build pkg-config git  # toolchain
+  nlohmann-json3-dev    # JSON: config.json, tokenizer.json, chat messages, server API
+  libcpp-httplib-dev    # HTTP server for `nuri serve` (header-only, threads, SSE)
+  libcli11-dev          # command-line parsing for every subcommand
+  libpcre2-dev          # pre-tokenizer regexes: Unicode classes (\p{L}, \p{N}) and lookaheads, JIT
+  libhwy-dev            # Highway: portable SIMD with runtime dispatch (AVX2, AVX-512, NEON)
+  libgtest-dev libgmock-dev  # unit, golden and e2e tests
+  libbenchmark-dev      # micro-benchmarks in bench/
+  libseccomp-dev        # sandbox: seccomp filters for generated code
+  clang libclang-rt-14-dev   # libFuzzer and sanitizer runtimes
+  python3 python3-numpy python3-jinja2   # tooling only: reference checks, data generation
+  nodejs npm            # e2e test of the server with the official openai client
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+cmake --preset release >/dev/null
+cmake --build --preset release -j"$(nproc)"
+echo "setup: built build/release/apps/nuri/nuri"
