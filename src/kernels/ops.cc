@@ -1,0 +1,116 @@
+#include "kernels/ops.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "kernels/fp16.h"
+#include "kernels/ref/quant.h"
+
+namespace nuri::kernels {
+
+size_t matmul_scratch_bytes(DType w, int64_t n_in, int64_t T) {
+  const DType vt = ref::vec_dot_type(w);
+  auto rs = row_size(vt, n_in);
+  return rs ? *rs * T : 0;
+}
+
+void matmul(const WeightView& w, const float* x, int64_t T, float* y, uint8_t* scratch, ThreadPool* pool) {
+  const DType vt = ref::vec_dot_type(w.dtype);
+  const size_t xrow = *row_size(vt, w.n_in);
+  const uint8_t* xq = scratch;
+  if (vt == DType::kF32) {
+    xq = reinterpret_cast<const uint8_t*>(x);
+  } else {
+    for (int64_t t = 0; t < T; ++t) ref::quantize_row(vt, x + t * w.n_in, scratch + t * xrow, w.n_in);
+  }
+  auto work = [&](int64_t r0, int64_t r1, int) {
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t r = r0; r < r1; ++r)
+        y[t * w.n_out + r] = ref::vec_dot(w.dtype, w.row(r), xq + t * xrow, w.n_in);
+  };
+  if (pool) pool->parallel_for(w.n_out, work, 16);
+  else work(0, w.n_out, 0);
+}
+
+void matmul_f32_ref(const WeightView& w, const float* x, int64_t T, float* y) {
+  std::vector<float> row(w.n_in);
+  for (int64_t r = 0; r < w.n_out; ++r) {
+    ref::dequantize_row(w.dtype, w.row(r), row.data(), w.n_in);
+    for (int64_t t = 0; t < T; ++t) {
+      double s = 0;
+      for (int64_t i = 0; i < w.n_in; ++i) s += static_cast<double>(row[i]) * x[t * w.n_in + i];
+      y[t * w.n_out + r] = static_cast<float>(s);
+    }
+  }
+}
+
+void rmsnorm(const float* x, const float* w, float* y, int64_t n, float eps) {
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(x[i] * x[i]);
+  const float mean = static_cast<float>(sum / n);
+  const float scale = 1.0f / std::sqrt(mean + eps);
+  if (w) {
+    for (int64_t i = 0; i < n; ++i) y[i] = (x[i] * scale) * w[i];
+  } else {
+    for (int64_t i = 0; i < n; ++i) y[i] = x[i] * scale;
+  }
+}
+
+void rope(float* x, int n_head, int head_dim, int n_rot, int32_t pos, float freq_base, RopeStyle style) {
+  const float theta_scale = std::pow(freq_base, -2.0f / n_rot);
+  for (int h = 0; h < n_head; ++h) {
+    float* v = x + static_cast<int64_t>(h) * head_dim;
+    float theta = static_cast<float>(pos);
+    for (int i = 0; i < n_rot; i += 2) {
+      const float c = std::cos(theta), s = std::sin(theta);
+      const int a = style == RopeStyle::kNormal ? i : i / 2;
+      const int b = style == RopeStyle::kNormal ? i + 1 : i / 2 + n_rot / 2;
+      const float x0 = v[a], x1 = v[b];
+      v[a] = x0 * c - x1 * s;
+      v[b] = x0 * s + x1 * c;
+      theta *= theta_scale;
+    }
+  }
+}
+
+void softmax(float* x, int64_t n) {
+  float mx = -INFINITY;
+  for (int64_t i = 0; i < n; ++i) mx = std::max(mx, x[i]);
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    x[i] = std::exp(x[i] - mx);
+    sum += x[i];
+  }
+  const float inv = static_cast<float>(1.0 / sum);
+  for (int64_t i = 0; i < n; ++i) x[i] *= inv;
+}
+
+void swiglu(const float* g, const float* u, float* h, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) h[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+}
+
+void attention(const float* q, const uint16_t* k, const uint16_t* v, int64_t n_kv, int n_head, int n_head_kv,
+               int head_dim, float scale, float* out, float* scores) {
+  const int group = n_head / n_head_kv;
+  const int64_t kv_stride = static_cast<int64_t>(n_head_kv) * head_dim;
+  for (int h = 0; h < n_head; ++h) {
+    const float* qh = q + static_cast<int64_t>(h) * head_dim;
+    const int hk = h / group;
+    for (int64_t j = 0; j < n_kv; ++j) {
+      const uint16_t* kj = k + j * kv_stride + static_cast<int64_t>(hk) * head_dim;
+      float s = 0.f;
+      for (int d = 0; d < head_dim; ++d) s += qh[d] * fp16_to_fp32(kj[d]);
+      scores[j] = s * scale;
+    }
+    softmax(scores, n_kv);
+    float* oh = out + static_cast<int64_t>(h) * head_dim;
+    std::fill(oh, oh + head_dim, 0.f);
+    for (int64_t j = 0; j < n_kv; ++j) {
+      const uint16_t* vj = v + j * kv_stride + static_cast<int64_t>(hk) * head_dim;
+      const float p = scores[j];
+      for (int d = 0; d < head_dim; ++d) oh[d] += p * fp16_to_fp32(vj[d]);
+    }
+  }
+}
+
+}  // namespace nuri::kernels

@@ -1,0 +1,53 @@
+// kernels/ops.h — the op API the model calls. Kernels never know the model graph.
+// Purpose: matmul against any weight dtype, RMSNorm, RoPE, softmax, SwiGLU, attention over an f16
+// KV cache. Non-goals: graph building, memory planning. Layout: row-major, innermost last.
+// Numerics: matmul converts activations to the weight's vec_dot_type (8-bit blocks for quantised
+// weights, f16 for f16) exactly as llama.cpp does, so greedy outputs match the peer.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "base/thread_pool.h"
+#include "tensor/dtype.h"
+
+namespace nuri::kernels {
+
+// A weight matrix [n_out, n_in] (n_out rows of n_in elements) in its file dtype.
+struct WeightView {
+  DType dtype = DType::kF32;
+  const uint8_t* data = nullptr;
+  int64_t n_out = 0, n_in = 0;
+  size_t row_bytes = 0;
+  bool empty() const { return data == nullptr; }
+  const uint8_t* row(int64_t r) const { return data + r * row_bytes; }
+};
+
+// Bytes of scratch matmul needs for T rows of n_in activations of weight dtype w.
+size_t matmul_scratch_bytes(DType w, int64_t n_in, int64_t T);
+
+// y[T, n_out] = x[T, n_in] · Wᵀ. `scratch` holds matmul_scratch_bytes(...). pool may be null.
+void matmul(const WeightView& w, const float* x, int64_t T, float* y, uint8_t* scratch, ThreadPool* pool);
+// Same product on a subset of rows of W: rows [r0, r0 + n) only (used for expert slices).
+// Oracle: dequantise each row of W to f32 and take a plain f32 dot (no activation rounding).
+void matmul_f32_ref(const WeightView& w, const float* x, int64_t T, float* y);
+
+// y[n] = x[n] / sqrt(mean(x²) + eps) * w[n]   (w may be null: no scale)
+void rmsnorm(const float* x, const float* w, float* y, int64_t n, float eps);
+
+enum class RopeStyle { kNormal, kNeox };  // normal: pairs (2i, 2i+1); neox: pairs (i, i + n_rot/2)
+// Rotates the first n_rot dims of each head of x[n_head, head_dim] at position pos.
+void rope(float* x, int n_head, int head_dim, int n_rot, int32_t pos, float freq_base, RopeStyle style);
+
+void softmax(float* x, int64_t n);
+// h[n] = silu(g[n]) * u[n]
+void swiglu(const float* g, const float* u, float* h, int64_t n);
+
+// Causal attention of one query token over n_kv cached positions.
+// q: [n_head, head_dim]; k, v: f16 [n_kv, n_head_kv * head_dim]; out: [n_head, head_dim];
+// scores: scratch [n_kv]. GQA: head h reads kv head h / (n_head / n_head_kv).
+void attention(const float* q, const uint16_t* k, const uint16_t* v, int64_t n_kv, int n_head, int n_head_kv,
+               int head_dim, float scale, float* out, float* scores);
+
+}  // namespace nuri::kernels

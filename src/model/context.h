@@ -1,0 +1,78 @@
+// model/context.h — inference state over a loaded Model: KV cache for up to n_seq sequences,
+// scratch buffers sized once at creation, and the forward pass (forward.cc).
+// Non-goals: sampling, scheduling (runtime/ does that). Invariants: a sequence's positions are
+// 0..seq_len-1 with no gaps; decode appends; nothing is allocated per token after creation
+// (except growing the logits buffer to a new maximum of requested outputs).
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "base/status.h"
+#include "base/thread_pool.h"
+#include "model/model.h"
+
+namespace nuri::model {
+
+struct ContextParams {
+  int32_t n_ctx = 2048;    // positions per sequence
+  int32_t n_seq = 1;       // sequences held at once
+  int32_t n_batch = 512;   // tokens per forward chunk
+  int n_threads = 0;       // 0: physical cores
+  bool reference = false;  // use the f32 oracle matmul (dequantised rows, no activation rounding)
+};
+
+struct BatchToken {
+  int32_t token = 0;
+  int32_t pos = 0;
+  int32_t seq = 0;
+  bool logits = false;
+};
+
+class Context {
+ public:
+  static Result<std::unique_ptr<Context>> create(std::shared_ptr<const Model> model, ContextParams params);
+
+  // Processes the tokens (any mix of sequences; each sequence's tokens in position order,
+  // starting at its current length). Logits of tokens marked `logits` are kept in batch order.
+  Status decode(const std::vector<BatchToken>& batch);
+  int32_t n_outputs() const { return n_outputs_; }
+  const float* logits(int32_t i) const { return logits_.data() + static_cast<size_t>(i) * config().n_vocab; }
+
+  int32_t seq_len(int32_t seq) const { return seq_len_[seq]; }
+  void seq_clear(int32_t seq) { seq_len_[seq] = 0; }
+  void seq_truncate(int32_t seq, int32_t n) {
+    if (n < seq_len_[seq]) seq_len_[seq] = n;
+  }
+  // dst gets a copy of src's first n positions (n = -1: all).
+  void seq_copy(int32_t src, int32_t dst, int32_t n = -1);
+
+  const ModelConfig& config() const { return model_->config(); }
+  const ContextParams& params() const { return params_; }
+  const Model& model() const { return *model_; }
+  int n_threads() const { return pool_->size(); }
+  size_t kv_bytes() const { return (k_.size() + v_.size()) * sizeof(uint16_t); }
+
+ private:
+  Context(std::shared_ptr<const Model> m, ContextParams p);
+  Status forward_chunk(const BatchToken* toks, int32_t T);
+  void mm(const kernels::WeightView& w, const float* x, int32_t T, float* y);
+  uint16_t* k_cell(int layer, int32_t seq, int32_t pos);
+  uint16_t* v_cell(int layer, int32_t seq, int32_t pos);
+
+  std::shared_ptr<const Model> model_;
+  ContextParams params_;
+  std::unique_ptr<ThreadPool> pool_;
+  std::vector<int32_t> seq_len_;
+  std::vector<uint16_t> k_, v_;  // f16 [n_layer][n_seq][n_ctx][kv_dim]
+
+  // Scratch, sized for n_batch tokens.
+  std::vector<float> x_, xn_, q_, k_cur_, v_cur_, attn_, tmp_, gate_, up_, router_;
+  std::vector<float> scores_;     // [n_threads][n_ctx]
+  std::vector<uint8_t> qscratch_; // quantised activations
+  std::vector<float> logits_;
+  int32_t n_outputs_ = 0;
+  std::vector<int32_t> out_rows_;  // chunk rows that want logits
+};
+
+}  // namespace nuri::model

@@ -1,0 +1,165 @@
+// Binding GGUF tensors and metadata to the model's roles.
+#include <sys/stat.h>
+
+#include "kernels/ref/quant.h"
+#include "model/arch_table.h"
+#include "model/model.h"
+
+namespace nuri::model {
+
+Result<ModelConfig> config_from_gguf(const io::GgufFile& f) {
+  ModelConfig c;
+  c.arch_str = f.architecture();
+  if (c.arch_str.empty()) return Error(f.path() + ": no general.architecture (a vocabulary-only file?)");
+  auto arch = arch_from_string(c.arch_str);
+  if (!arch)
+    return Error(f.path() + ": unsupported architecture '" + c.arch_str + "' (supported: llama, qwen2, qwen3, qwen3moe)");
+  c.arch = *arch;
+  const std::string p = c.arch_str + ".";
+  auto need = [&](const char* key, int32_t* out) -> Status {
+    auto v = f.get_uint(p + key);
+    if (!v || *v == 0 || *v > (1u << 30)) return Error(f.path() + ": missing or invalid '" + p + key + "'");
+    *out = static_cast<int32_t>(*v);
+    return Status::ok();
+  };
+  NURI_TRY(need("embedding_length", &c.n_embd));
+  NURI_TRY(need("block_count", &c.n_layer));
+  NURI_TRY(need("attention.head_count", &c.n_head));
+  c.n_head_kv = static_cast<int32_t>(f.get_uint(p + "attention.head_count_kv").value_or(c.n_head));
+  if (c.n_head_kv <= 0 || c.n_head % c.n_head_kv != 0)
+    return Error(f.path() + ": n_head " + std::to_string(c.n_head) + " is not a multiple of n_head_kv " +
+                 std::to_string(c.n_head_kv));
+  c.head_dim = static_cast<int32_t>(f.get_uint(p + "attention.key_length").value_or(c.n_embd / c.n_head));
+  c.n_ff = static_cast<int32_t>(f.get_uint(p + "feed_forward_length").value_or(0));
+  c.n_expert = static_cast<int32_t>(f.get_uint(p + "expert_count").value_or(0));
+  c.n_expert_used = static_cast<int32_t>(f.get_uint(p + "expert_used_count").value_or(0));
+  c.n_ff_exp = static_cast<int32_t>(f.get_uint(p + "expert_feed_forward_length").value_or(c.n_ff));
+  c.n_ctx_train = static_cast<int32_t>(f.get_uint(p + "context_length").value_or(4096));
+  c.n_rot = static_cast<int32_t>(f.get_uint(p + "rope.dimension_count").value_or(c.head_dim));
+  c.rope_theta = static_cast<float>(f.get_float(p + "rope.freq_base").value_or(10000.0));
+  c.norm_eps = static_cast<float>(f.get_float(p + "attention.layer_norm_rms_epsilon").value_or(1e-5));
+  c.sliding_window = static_cast<int32_t>(f.get_uint(p + "attention.sliding_window").value_or(0));
+  if (c.n_expert > 0 && (c.n_expert_used <= 0 || c.n_expert_used > c.n_expert))
+    return Error(f.path() + ": expert_used_count must be in 1.." + std::to_string(c.n_expert));
+  if (c.n_rot <= 0 || c.n_rot > c.head_dim || c.n_rot % 2) return Error(f.path() + ": invalid rope.dimension_count");
+  switch (c.arch) {
+    case Arch::kLlama: c.rope_style = kernels::RopeStyle::kNormal; break;
+    case Arch::kQwen2: c.rope_style = kernels::RopeStyle::kNeox; c.qkv_bias = true; break;
+    case Arch::kQwen3: c.rope_style = kernels::RopeStyle::kNeox; c.qk_norm = true; break;
+    case Arch::kQwen3Moe: c.rope_style = kernels::RopeStyle::kNeox; c.qk_norm = true; break;
+  }
+  if (c.n_expert == 0 && c.n_ff <= 0) return Error(f.path() + ": missing '" + p + "feed_forward_length'");
+  return c;
+}
+
+class GgufBinder {
+ public:
+  GgufBinder(Model* m, const io::GgufFile& f) : m_(m), f_(f) {}
+
+  Status view(Role r, int layer, std::vector<uint64_t> shape, kernels::WeightView* out, bool optional = false) {
+    const std::string name = gguf_tensor_name(r, layer);
+    const io::GgufTensorInfo* t = f_.tensor(name);
+    if (!t) {
+      if (optional) return Status::ok();
+      return Error(f_.path() + ": missing tensor '" + name + "' (architecture " + m_->config_.arch_str + ")");
+    }
+    if (t->shape() != shape) return Error(f_.path() + ": tensor '" + name + "' has shape " + shape_str(t->shape()) +
+                                          ", expected " + shape_str(shape));
+    if (!kernels::ref::can_dequantize(t->dtype))
+      return Error(f_.path() + ": tensor '" + name + "' has dtype " + std::string(dtype_name(t->dtype)) +
+                   ", which nuri cannot compute with yet");
+    out->dtype = t->dtype;
+    out->data = t->data;
+    out->n_in = static_cast<int64_t>(t->row_len());
+    out->n_out = static_cast<int64_t>(t->n_rows());
+    out->row_bytes = *row_size(t->dtype, t->row_len());
+    m_->weight_bytes_ += t->n_bytes;
+    return Status::ok();
+  }
+
+  Status vec(Role r, int layer, int64_t n, std::vector<float>* out, bool optional = false) {
+    kernels::WeightView v;
+    NURI_TRY(view(r, layer, {static_cast<uint64_t>(n)}, &v, optional));
+    if (v.empty()) return Status::ok();
+    out->resize(n);
+    kernels::ref::dequantize_row(v.dtype, v.data, out->data(), n);
+    return Status::ok();
+  }
+
+  Status bind() {
+    const ModelConfig& c = m_->config_;
+    ModelWeights& w = m_->weights_;
+    const io::GgufTensorInfo* emb = f_.tensor("token_embd.weight");
+    if (!emb) return Error(f_.path() + ": missing tensor 'token_embd.weight' (architecture " + c.arch_str + ")");
+    if (emb->ne.size() != 2) return Error(f_.path() + ": token_embd.weight must be 2-D");
+    m_->config_.n_vocab = static_cast<int32_t>(emb->ne[1]);
+    const uint64_t V = c.n_vocab, E = c.n_embd, Q = c.q_dim(), KV = c.kv_dim();
+    NURI_TRY(view(Role::kTokEmbd, 0, {V, E}, &w.tok_embd));
+    NURI_TRY(vec(Role::kOutNorm, 0, E, &w.out_norm));
+    NURI_TRY(view(Role::kOutput, 0, {V, E}, &w.output, /*optional=*/true));
+    if (w.output.empty()) {
+      w.output = w.tok_embd;
+      m_->config_.tied_embeddings = true;
+    }
+    w.layers.resize(c.n_layer);
+    for (int l = 0; l < c.n_layer; ++l) {
+      LayerWeights& L = w.layers[l];
+      NURI_TRY(vec(Role::kAttnNorm, l, E, &L.attn_norm));
+      NURI_TRY(view(Role::kWq, l, {Q, E}, &L.wq));
+      NURI_TRY(view(Role::kWk, l, {KV, E}, &L.wk));
+      NURI_TRY(view(Role::kWv, l, {KV, E}, &L.wv));
+      NURI_TRY(view(Role::kWo, l, {E, Q}, &L.wo));
+      const bool bias_required = c.qkv_bias;
+      NURI_TRY(vec(Role::kBq, l, Q, &L.bq, !bias_required));
+      NURI_TRY(vec(Role::kBk, l, KV, &L.bk, !bias_required));
+      NURI_TRY(vec(Role::kBv, l, KV, &L.bv, !bias_required));
+      NURI_TRY(vec(Role::kBo, l, E, &L.bo, true));
+      NURI_TRY(vec(Role::kQNorm, l, c.head_dim, &L.q_norm, !c.qk_norm));
+      NURI_TRY(vec(Role::kKNorm, l, c.head_dim, &L.k_norm, !c.qk_norm));
+      NURI_TRY(vec(Role::kFfnNorm, l, E, &L.ffn_norm));
+      if (c.n_expert > 0) {
+        const uint64_t X = c.n_expert, F = c.n_ff_exp;
+        NURI_TRY(view(Role::kGateInp, l, {X, E}, &L.gate_inp));
+        NURI_TRY(view(Role::kGateExps, l, {X, F, E}, &L.gate_exps));
+        NURI_TRY(view(Role::kUpExps, l, {X, F, E}, &L.up_exps));
+        NURI_TRY(view(Role::kDownExps, l, {X, E, F}, &L.down_exps));
+      } else {
+        const uint64_t F = c.n_ff;
+        NURI_TRY(view(Role::kGate, l, {F, E}, &L.w_gate));
+        NURI_TRY(view(Role::kUp, l, {F, E}, &L.w_up));
+        NURI_TRY(view(Role::kDown, l, {E, F}, &L.w_down));
+      }
+    }
+    return Status::ok();
+  }
+
+  static std::string shape_str(const std::vector<uint64_t>& s) {
+    std::string r = "[";
+    for (size_t i = 0; i < s.size(); ++i) r += (i ? ", " : "") + std::to_string(s[i]);
+    return r + "]";
+  }
+
+ private:
+  Model* m_;
+  const io::GgufFile& f_;
+};
+
+Result<std::shared_ptr<Model>> Model::load_gguf(const std::string& path) {
+  NURI_ASSIGN_OR_RETURN(io::GgufFile f, io::GgufFile::open(path));
+  auto m = std::make_shared<Model>();
+  m->path_ = path;
+  m->gguf_ = std::make_shared<io::GgufFile>(std::move(f));
+  NURI_ASSIGN_OR_RETURN(m->config_, config_from_gguf(*m->gguf_));
+  GgufBinder b(m.get(), *m->gguf_);
+  NURI_TRY(b.bind());
+  return m;
+}
+
+Result<std::shared_ptr<Model>> Model::load(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return Error(path + ": no such file or directory");
+  if (S_ISDIR(st.st_mode)) return load_hf(path);
+  return load_gguf(path);
+}
+
+}  // namespace nuri::model

@@ -1,0 +1,170 @@
+// Binding a Hugging Face checkpoint (config.json + safetensors) to the model's roles.
+// HF Llama-family q/k weights use the rotate-half pairing, i.e. NeoX-style RoPE, so they are
+// used as they are with RopeStyle::kNeox (no permutation at load).
+#include <cstring>
+
+#include "kernels/ref/quant.h"
+#include "model/arch_table.h"
+#include "model/model.h"
+
+namespace nuri::model {
+namespace {
+
+Result<ModelConfig> config_from_hf(const nlohmann::json& j, const std::string& path) {
+  ModelConfig c;
+  auto geti = [&](const char* k, int64_t def) -> int64_t {
+    if (j.contains(k) && j[k].is_number_integer()) return j[k].get<int64_t>();
+    return def;
+  };
+  auto getf = [&](const char* k, double def) -> double {
+    if (j.contains(k) && j[k].is_number()) return j[k].get<double>();
+    return def;
+  };
+  std::string mt = j.value("model_type", "");
+  auto arch = arch_from_hf(mt);
+  if (!arch) return Error(path + ": unsupported model_type '" + mt + "' (supported: llama, mistral, qwen2, qwen3, qwen3_moe)");
+  c.arch = *arch;
+  c.arch_str = arch_name(c.arch);
+  c.n_embd = static_cast<int32_t>(geti("hidden_size", 0));
+  c.n_layer = static_cast<int32_t>(geti("num_hidden_layers", 0));
+  c.n_head = static_cast<int32_t>(geti("num_attention_heads", 0));
+  c.n_vocab = static_cast<int32_t>(geti("vocab_size", 0));
+  if (c.n_embd <= 0 || c.n_layer <= 0 || c.n_head <= 0 || c.n_vocab <= 0)
+    return Error(path + ": hidden_size, num_hidden_layers, num_attention_heads and vocab_size are required");
+  c.n_head_kv = static_cast<int32_t>(geti("num_key_value_heads", c.n_head));
+  if (c.n_head_kv <= 0 || c.n_head % c.n_head_kv) return Error(path + ": bad num_key_value_heads");
+  c.head_dim = static_cast<int32_t>(geti("head_dim", c.n_embd / c.n_head));
+  c.n_ff = static_cast<int32_t>(geti("intermediate_size", 0));
+  c.n_expert = static_cast<int32_t>(geti("num_experts", geti("num_local_experts", 0)));
+  c.n_expert_used = static_cast<int32_t>(geti("num_experts_per_tok", 0));
+  c.n_ff_exp = static_cast<int32_t>(geti("moe_intermediate_size", c.n_ff));
+  c.moe_norm_topk = j.value("norm_topk_prob", true);
+  c.n_ctx_train = static_cast<int32_t>(geti("max_position_embeddings", 4096));
+  c.n_rot = c.head_dim;
+  c.rope_theta = static_cast<float>(getf("rope_theta", 10000.0));
+  c.norm_eps = static_cast<float>(getf("rms_norm_eps", 1e-6));
+  c.tied_embeddings = j.value("tie_word_embeddings", false);
+  c.rope_style = kernels::RopeStyle::kNeox;
+  c.qkv_bias = c.arch == Arch::kQwen2 || j.value("attention_bias", false);
+  c.qk_norm = c.arch == Arch::kQwen3 || c.arch == Arch::kQwen3Moe;
+  if (j.contains("sliding_window") && j["sliding_window"].is_number_integer() && j.value("use_sliding_window", false))
+    c.sliding_window = j["sliding_window"].get<int32_t>();
+  if (c.n_expert > 0 && (c.n_expert_used <= 0 || c.n_expert_used > c.n_expert)) return Error(path + ": bad num_experts_per_tok");
+  if (c.n_expert == 0 && c.n_ff <= 0) return Error(path + ": intermediate_size is required");
+  return c;
+}
+
+}  // namespace
+
+class HfBinder {
+ public:
+  HfBinder(Model* m, const io::Safetensors& st, const std::string& dir) : m_(m), st_(st), dir_(dir) {}
+
+  Status view_named(const std::string& name, std::vector<uint64_t> shape, kernels::WeightView* out, bool optional) {
+    const io::SafetensorInfo* t = st_.tensor(name);
+    if (!t) {
+      if (optional) return Status::ok();
+      return Error(dir_ + ": missing tensor '" + name + "' (model_type " + m_->config_.arch_str + ")");
+    }
+    if (t->shape != shape) return Error(dir_ + ": tensor '" + name + "' has an unexpected shape");
+    if (t->dtype != DType::kF32 && t->dtype != DType::kF16 && t->dtype != DType::kBF16)
+      return Error(dir_ + ": tensor '" + name + "' must be F32, F16 or BF16");
+    out->dtype = t->dtype;
+    out->data = t->data;
+    out->n_in = static_cast<int64_t>(shape.back());
+    out->n_out = static_cast<int64_t>(t->n_bytes / dtype_info(t->dtype).type_size / shape.back());
+    out->row_bytes = shape.back() * dtype_info(t->dtype).type_size;
+    m_->weight_bytes_ += t->n_bytes;
+    return Status::ok();
+  }
+  Status view(Role r, int l, std::vector<uint64_t> shape, kernels::WeightView* out, bool optional = false) {
+    return view_named(hf_tensor_name(r, l), std::move(shape), out, optional);
+  }
+  Status vec(Role r, int l, int64_t n, std::vector<float>* out, bool optional = false) {
+    kernels::WeightView v;
+    NURI_TRY(view(r, l, {static_cast<uint64_t>(n)}, &v, optional));
+    if (v.empty()) return Status::ok();
+    out->resize(n);
+    kernels::ref::dequantize_row(v.dtype, v.data, out->data(), n);
+    return Status::ok();
+  }
+  // Concatenates experts.E.<proj>.weight [rows, cols] for all E into one owned [n_expert * rows, cols].
+  Status experts(int l, const char* proj, uint64_t rows, uint64_t cols, kernels::WeightView* out) {
+    const int X = m_->config_.n_expert;
+    std::vector<kernels::WeightView> parts(X);
+    for (int e = 0; e < X; ++e) {
+      const std::string name = "model.layers." + std::to_string(l) + ".mlp.experts." + std::to_string(e) + "." + proj + ".weight";
+      NURI_TRY(view_named(name, {rows, cols}, &parts[e], false));
+      if (parts[e].dtype != parts[0].dtype) return Error(dir_ + ": experts of layer " + std::to_string(l) + " mix dtypes");
+    }
+    const size_t bytes = parts[0].row_bytes * rows;
+    std::vector<uint8_t> buf(bytes * X);
+    for (int e = 0; e < X; ++e) std::memcpy(buf.data() + e * bytes, parts[e].data, bytes);
+    *out = parts[0];
+    out->n_out = static_cast<int64_t>(rows) * X;
+    m_->owned_.push_back(std::move(buf));
+    out->data = m_->owned_.back().data();
+    return Status::ok();
+  }
+
+  Status bind() {
+    const ModelConfig& c = m_->config_;
+    ModelWeights& w = m_->weights_;
+    const uint64_t V = c.n_vocab, E = c.n_embd, Q = c.q_dim(), KV = c.kv_dim();
+    NURI_TRY(view(Role::kTokEmbd, 0, {V, E}, &w.tok_embd));
+    NURI_TRY(vec(Role::kOutNorm, 0, E, &w.out_norm));
+    NURI_TRY(view(Role::kOutput, 0, {V, E}, &w.output, /*optional=*/c.tied_embeddings));
+    if (w.output.empty()) {
+      w.output = w.tok_embd;
+      m_->config_.tied_embeddings = true;
+    }
+    w.layers.resize(c.n_layer);
+    for (int l = 0; l < c.n_layer; ++l) {
+      LayerWeights& L = w.layers[l];
+      NURI_TRY(vec(Role::kAttnNorm, l, E, &L.attn_norm));
+      NURI_TRY(view(Role::kWq, l, {Q, E}, &L.wq));
+      NURI_TRY(view(Role::kWk, l, {KV, E}, &L.wk));
+      NURI_TRY(view(Role::kWv, l, {KV, E}, &L.wv));
+      NURI_TRY(view(Role::kWo, l, {E, Q}, &L.wo));
+      NURI_TRY(vec(Role::kBq, l, Q, &L.bq, !c.qkv_bias));
+      NURI_TRY(vec(Role::kBk, l, KV, &L.bk, !c.qkv_bias));
+      NURI_TRY(vec(Role::kBv, l, KV, &L.bv, !c.qkv_bias));
+      NURI_TRY(vec(Role::kBo, l, E, &L.bo, true));
+      NURI_TRY(vec(Role::kQNorm, l, c.head_dim, &L.q_norm, !c.qk_norm));
+      NURI_TRY(vec(Role::kKNorm, l, c.head_dim, &L.k_norm, !c.qk_norm));
+      NURI_TRY(vec(Role::kFfnNorm, l, E, &L.ffn_norm));
+      if (c.n_expert > 0) {
+        const uint64_t X = c.n_expert, F = c.n_ff_exp;
+        NURI_TRY(view(Role::kGateInp, l, {X, E}, &L.gate_inp));
+        NURI_TRY(experts(l, "gate_proj", F, E, &L.gate_exps));
+        NURI_TRY(experts(l, "up_proj", F, E, &L.up_exps));
+        NURI_TRY(experts(l, "down_proj", E, F, &L.down_exps));
+      } else {
+        const uint64_t F = c.n_ff;
+        NURI_TRY(view(Role::kGate, l, {F, E}, &L.w_gate));
+        NURI_TRY(view(Role::kUp, l, {F, E}, &L.w_up));
+        NURI_TRY(view(Role::kDown, l, {E, F}, &L.w_down));
+      }
+    }
+    return Status::ok();
+  }
+
+ private:
+  Model* m_;
+  const io::Safetensors& st_;
+  std::string dir_;
+};
+
+Result<std::shared_ptr<Model>> Model::load_hf(const std::string& dir) {
+  NURI_ASSIGN_OR_RETURN(nlohmann::json cfg, io::read_json_file(dir + "/config.json"));
+  auto m = std::make_shared<Model>();
+  m->path_ = dir;
+  NURI_ASSIGN_OR_RETURN(m->config_, config_from_hf(cfg, dir + "/config.json"));
+  NURI_ASSIGN_OR_RETURN(io::Safetensors st, io::Safetensors::open(dir));
+  m->st_ = std::make_shared<io::Safetensors>(std::move(st));
+  HfBinder b(m.get(), *m->st_, dir);
+  NURI_TRY(b.bind());
+  return m;
+}
+
+}  // namespace nuri::model
