@@ -1,0 +1,133 @@
+// nuri run -m FILE -p PROMPT [-n N] [--temp T --top-k K --top-p P --seed S] [--no-echo]
+// Streams the prompt and the generated text to stdout (nothing else); logs and speed to stderr.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <string>
+
+#include "base/log.h"
+#include "base/timer.h"
+#include "command.h"
+#include "model/context.h"
+#include "runtime/loaded_model.h"
+#include "sampling/sampler.h"
+
+namespace {
+
+int run_run(int argc, char** argv) {
+  CLI::App app{"Generate text from a prompt. Deterministic (greedy) unless --temp > 0.", "nuri run"};
+  std::string model_path, prompt;
+  int n_predict = 128, n_ctx = 0, threads = 0;
+  nuri::sampling::SamplerParams sp;
+  sp.temperature = 0.f;
+  bool no_echo = false, verbose = false, reference = false;
+  app.add_option("-m,--model", model_path, "GGUF file or Hugging Face directory (default: the built-in nuri-tiny model)");
+  app.add_option("-p,--prompt", prompt, "prompt text (may be empty)");
+  app.add_option("-n,--n-predict", n_predict, "tokens to generate (default 128)")->check(CLI::Range(0, 1 << 20));
+  app.add_option("--temp", sp.temperature, "temperature; 0 = greedy (default 0)")->check(CLI::Range(0.0, 100.0));
+  app.add_option("--top-k", sp.top_k, "top-k (0 = off, default 40)")->check(CLI::Range(0, 1 << 24));
+  app.add_option("--top-p", sp.top_p, "top-p (1 = off, default 0.95)")->check(CLI::Range(0.0, 1.0));
+  app.add_option("--min-p", sp.min_p, "min-p (0 = off, default 0.05)")->check(CLI::Range(0.0, 1.0));
+  app.add_option("--repeat-penalty", sp.repeat_penalty, "repetition penalty (1 = off)")->check(CLI::Range(0.0, 10.0));
+  app.add_option("--seed", sp.seed, "random seed for sampling (default 0)");
+  app.add_option("-c,--ctx", n_ctx, "context length (default: prompt + n, at most the model's)");
+  app.add_option("-t,--threads", threads, "threads (default: physical cores)")->check(CLI::Range(0, 1024));
+  app.add_flag("--no-echo", no_echo, "do not print the prompt");
+  app.add_flag("--reference", reference, "use the f32 reference forward (slow; for checking)");
+  app.add_flag("-v,--verbose", verbose, "more logs on stderr");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 1;
+  }
+  if (!verbose) nuri::log::set_level(nuri::log::Level::kWarn);
+  if (model_path.empty()) model_path = nuri::runtime::default_model_path();
+  if (model_path.empty()) {
+    std::fprintf(stderr, "nuri run: no model given (-m FILE) and no default model found (set NURI_MODEL)\n");
+    return 1;
+  }
+  nuri::Timer load_timer;
+  auto lm = nuri::runtime::load_model(model_path);
+  if (!lm.ok()) {
+    std::fprintf(stderr, "nuri run: %s\n", lm.error().c_str());
+    return 1;
+  }
+  const auto& tok = lm->tokenizer;
+  std::vector<int32_t> ids = tok.encode(prompt, /*add_special=*/true, /*parse_special=*/true);
+  if (ids.empty()) {
+    // An empty prompt without BOS gives the model nothing to condition on.
+    if (tok.bos_id() >= 0) ids.push_back(tok.bos_id());
+    else if (tok.eos_id() >= 0) ids.push_back(tok.eos_id());
+    else {
+      std::fprintf(stderr, "nuri run: empty prompt and the vocabulary has no BOS token\n");
+      return 1;
+    }
+  }
+  const auto& cfg = lm->model->config();
+  nuri::model::ContextParams cp;
+  cp.n_ctx = n_ctx > 0 ? n_ctx : static_cast<int32_t>(ids.size()) + n_predict;
+  if (cp.n_ctx > cfg.n_ctx_train && n_ctx == 0) cp.n_ctx = std::max<int32_t>(cfg.n_ctx_train, ids.size() + 1);
+  if (static_cast<int32_t>(ids.size()) >= cp.n_ctx) {
+    std::fprintf(stderr, "nuri run: prompt has %zu tokens, context is %d\n", ids.size(), cp.n_ctx);
+    return 1;
+  }
+  cp.n_threads = threads;
+  cp.reference = reference;
+  auto ctx = nuri::model::Context::create(lm->model, cp);
+  if (!ctx.ok()) {
+    std::fprintf(stderr, "nuri run: %s\n", ctx.error().c_str());
+    return 1;
+  }
+  NURI_LOG_INFO("loaded %s in %.2f s", model_path.c_str(), load_timer.seconds());
+
+  if (!no_echo) {
+    for (int32_t id : ids) std::fputs(tok.token_to_piece(id, /*render_special=*/true).c_str(), stdout);
+    std::fflush(stdout);
+  }
+  nuri::sampling::Sampler sampler(cfg.n_vocab, sp);
+  for (int32_t id : ids) sampler.accept(id);
+
+  std::vector<nuri::model::BatchToken> batch;
+  for (size_t i = 0; i < ids.size(); ++i)
+    batch.push_back({ids[i], static_cast<int32_t>(i), 0, i + 1 == ids.size()});
+  nuri::Timer prefill_timer;
+  if (auto st = (*ctx)->decode(batch); !st.is_ok()) {
+    std::fprintf(stderr, "nuri run: %s\n", st.message().c_str());
+    return 1;
+  }
+  const double prefill_s = prefill_timer.seconds();
+  nuri::tokenizer::StreamDecoder stream(tok, /*render_special=*/false);
+  nuri::Timer gen_timer;
+  int n_gen = 0;
+  int32_t pos = static_cast<int32_t>(ids.size());
+  while (n_gen < n_predict) {
+    const int32_t next = sampler.sample((*ctx)->logits(0));
+    sampler.accept(next);
+    if (tok.is_eog(next)) break;
+    std::string piece = stream.push(next);
+    std::fwrite(piece.data(), 1, piece.size(), stdout);
+    std::fflush(stdout);
+    if (++n_gen == n_predict) break;
+    if (pos >= cp.n_ctx) {
+      std::fprintf(stderr, "\nnuri run: context full (%d tokens)\n", cp.n_ctx);
+      break;
+    }
+    batch.assign(1, {next, pos++, 0, true});
+    if (auto st = (*ctx)->decode(batch); !st.is_ok()) {
+      std::fprintf(stderr, "\nnuri run: %s\n", st.message().c_str());
+      return 1;
+    }
+  }
+  std::string rest = stream.flush();
+  std::fwrite(rest.data(), 1, rest.size(), stdout);
+  std::fputc('\n', stdout);
+  std::fflush(stdout);
+  const double gen_s = gen_timer.seconds();
+  std::fprintf(stderr, "nuri: prompt %zu tokens in %.3f s (%.1f tok/s), generated %d tokens in %.3f s (%.1f tok/s), %d threads\n",
+               ids.size(), prefill_s, ids.size() / std::max(prefill_s, 1e-9), n_gen, gen_s,
+               n_gen / std::max(gen_s, 1e-9), (*ctx)->n_threads());
+  return 0;
+}
+
+}  // namespace
+
+NURI_COMMAND("run", "generate text from a prompt (streams to stdout)", run_run);

@@ -1,0 +1,38 @@
+// model/gen.h — random-weight models of real shapes, written with nuri's own GGUF writer and
+// quantiser (for tests and benchmarks), and HF-layout export of the same weights.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "io/gguf.h"
+
+namespace nuri::model {
+
+struct GenSpec {
+  std::string arch = "llama";  // llama | qwen2 | qwen3 | qwen3moe | llama-moe
+  std::string shape = "tiny";  // tiny | qwen2.5-0.5b | llama3.2-1b | qwen3-0.6b | qwen3moe-tiny
+  std::string dtype = "f32";   // f32 f16 bf16 q8_0 q4_0 q4_1 q5_0 q5_1 q4_k q5_k q6_k q4_k_m
+  uint64_t seed = 1;
+  int32_t n_layer_override = 0;  // >0: fewer/more layers than the shape says
+};
+
+// Known shapes, for help text.
+std::vector<std::string> gen_shapes();
+
+// Writes a GGUF model with random weights and the tokenizer metadata of `vocab` (all tokenizer.*
+// keys are copied). Reports progress through `progress` (may be null).
+Status gen_gguf(const GenSpec& spec, const io::GgufFile& vocab, const std::string& out_path,
+                void (*progress)(const char* msg) = nullptr);
+
+// Converts a Hugging Face directory (config.json + safetensors) to GGUF in `dtype`
+// (f32 f16 bf16 q8_0 q4_k ... or "auto": keep F32/F16/BF16 as they are). Tokenizer metadata
+// comes from `tokenizer_gguf` if given, else is built from the directory's tokenizer.json by the
+// caller-supplied keys in `extra_kv`.
+Status convert_hf_to_gguf(const std::string& hf_dir, const std::string& dtype,
+                          const std::vector<std::pair<std::string, io::GgufValue>>& extra_kv,
+                          const std::string& out_path);
+
+}  // namespace nuri::model
