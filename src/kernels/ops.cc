@@ -91,6 +91,46 @@ void swiglu(const float* g, const float* u, float* h, int64_t n) {
 
 void attention(const float* q, const uint16_t* k, const uint16_t* v, int64_t n_kv, int n_head, int n_head_kv,
                int head_dim, float scale, float* out, float* scores) {
+  // Streaming (online-softmax) attention with llama.cpp's CPU flash-attention numerics: the query
+  // is rounded to f16 for the K dot product and the V accumulator is f16. `scores` holds the f16
+  // accumulator. head_dim <= kMaxHeadDim (checked when a model loads).
+  (void)scores;
+  const int group = n_head / n_head_kv;
+  const int64_t kv_stride = static_cast<int64_t>(n_head_kv) * head_dim;
+  uint16_t qh16[kMaxHeadDim];
+  uint16_t acc[kMaxHeadDim];
+  for (int h = 0; h < n_head; ++h) {
+    const float* qh = q + static_cast<int64_t>(h) * head_dim;
+    for (int d = 0; d < head_dim; ++d) qh16[d] = fp32_to_fp16(qh[d]);
+    const int hk = h / group;
+    float M = -INFINITY, S = 0.f;
+    for (int d = 0; d < head_dim; ++d) acc[d] = 0;
+    for (int64_t j = 0; j < n_kv; ++j) {
+      const uint16_t* kj = k + j * kv_stride + static_cast<int64_t>(hk) * head_dim;
+      float s = 0.f;
+      for (int d = 0; d < head_dim; ++d) s += fp16_to_fp32(kj[d]) * fp16_to_fp32(qh16[d]);
+      s *= scale;
+      float ms = 1.f, vs = 1.f;
+      if (s > M) {
+        const float m_old = M;
+        M = s;
+        ms = std::exp(m_old - M);
+        for (int d = 0; d < head_dim; ++d) acc[d] = fp32_to_fp16(fp16_to_fp32(acc[d]) * ms);
+      } else {
+        vs = std::exp(s - M);
+      }
+      const uint16_t* vj = v + j * kv_stride + static_cast<int64_t>(hk) * head_dim;
+      for (int d = 0; d < head_dim; ++d) acc[d] = fp32_to_fp16(fp16_to_fp32(acc[d]) + fp16_to_fp32(vj[d]) * vs);
+      S = S * ms + vs;
+    }
+    const float inv = S == 0.f ? 0.f : 1.f / S;
+    float* oh = out + static_cast<int64_t>(h) * head_dim;
+    for (int d = 0; d < head_dim; ++d) oh[d] = fp16_to_fp32(acc[d]) * inv;
+  }
+}
+
+void attention_ref(const float* q, const uint16_t* k, const uint16_t* v, int64_t n_kv, int n_head, int n_head_kv,
+                   int head_dim, float scale, float* out, float* scores) {
   const int group = n_head / n_head_kv;
   const int64_t kv_stride = static_cast<int64_t>(n_head_kv) * head_dim;
   for (int h = 0; h < n_head; ++h) {
@@ -98,17 +138,17 @@ void attention(const float* q, const uint16_t* k, const uint16_t* v, int64_t n_k
     const int hk = h / group;
     for (int64_t j = 0; j < n_kv; ++j) {
       const uint16_t* kj = k + j * kv_stride + static_cast<int64_t>(hk) * head_dim;
-      float s = 0.f;
-      for (int d = 0; d < head_dim; ++d) s += qh[d] * fp16_to_fp32(kj[d]);
-      scores[j] = s * scale;
+      double s = 0;
+      for (int d = 0; d < head_dim; ++d) s += static_cast<double>(qh[d]) * fp16_to_fp32(kj[d]);
+      scores[j] = static_cast<float>(s) * scale;
     }
     softmax(scores, n_kv);
     float* oh = out + static_cast<int64_t>(h) * head_dim;
-    std::fill(oh, oh + head_dim, 0.f);
-    for (int64_t j = 0; j < n_kv; ++j) {
-      const uint16_t* vj = v + j * kv_stride + static_cast<int64_t>(hk) * head_dim;
-      const float p = scores[j];
-      for (int d = 0; d < head_dim; ++d) oh[d] += p * fp16_to_fp32(vj[d]);
+    for (int d = 0; d < head_dim; ++d) {
+      double acc = 0;
+      for (int64_t j = 0; j < n_kv; ++j)
+        acc += static_cast<double>(scores[j]) * fp16_to_fp32(v[j * kv_stride + static_cast<int64_t>(hk) * head_dim + d]);
+      oh[d] = static_cast<float>(acc);
     }
   }
 }

@@ -29,7 +29,6 @@ size_t matmul_scratch_bytes(DType w, int64_t n_in, int64_t T);
 
 // y[T, n_out] = x[T, n_in] · Wᵀ. `scratch` holds matmul_scratch_bytes(...). pool may be null.
 void matmul(const WeightView& w, const float* x, int64_t T, float* y, uint8_t* scratch, ThreadPool* pool);
-// Same product on a subset of rows of W: rows [r0, r0 + n) only (used for expert slices).
 // Oracle: dequantise each row of W to f32 and take a plain f32 dot (no activation rounding).
 void matmul_f32_ref(const WeightView& w, const float* x, int64_t T, float* y);
 
@@ -44,9 +43,15 @@ void softmax(float* x, int64_t n);
 // h[n] = silu(g[n]) * u[n]
 void swiglu(const float* g, const float* u, float* h, int64_t n);
 
-// Causal attention of one query token over n_kv cached positions.
+constexpr int kMaxHeadDim = 1024;
+
+// Attention of one query token over n_kv cached positions (the caller bounds n_kv causally).
 // q: [n_head, head_dim]; k, v: f16 [n_kv, n_head_kv * head_dim]; out: [n_head, head_dim];
 // scores: scratch [n_kv]. GQA: head h reads kv head h / (n_head / n_head_kv).
+// attention: online softmax with llama.cpp's CPU flash-attention rounding (f16 query, f16 V
+// accumulator), so greedy outputs match the peer. attention_ref: exact softmax in f32/f64 (oracle).
+void attention_ref(const float* q, const uint16_t* k, const uint16_t* v, int64_t n_kv, int n_head, int n_head_kv,
+                   int head_dim, float scale, float* out, float* scores);
 void attention(const float* q, const uint16_t* k, const uint16_t* v, int64_t n_kv, int n_head, int n_head_kv,
                int head_dim, float scale, float* out, float* scores);
 

@@ -143,7 +143,8 @@ Status Context::forward_chunk(const BatchToken* toks, int32_t T) {
         const int32_t pos = toks[t].pos;
         int32_t first = 0;
         if (c.sliding_window > 0 && pos + 1 > c.sliding_window) first = pos + 1 - c.sliding_window;
-        kernels::attention(&q_[t * Q], k_cell(l, toks[t].seq, first), v_cell(l, toks[t].seq, first), pos + 1 - first,
+        auto attn = params_.reference ? kernels::attention_ref : kernels::attention;
+        attn(&q_[t * Q], k_cell(l, toks[t].seq, first), v_cell(l, toks[t].seq, first), pos + 1 - first,
                            c.n_head, c.n_head_kv, hd, attn_scale, &attn_[t * Q], scores);
       }
     });

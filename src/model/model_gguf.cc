@@ -41,6 +41,7 @@ Result<ModelConfig> config_from_gguf(const io::GgufFile& f) {
   c.sliding_window = static_cast<int32_t>(f.get_uint(p + "attention.sliding_window").value_or(0));
   if (c.n_expert > 0 && (c.n_expert_used <= 0 || c.n_expert_used > c.n_expert))
     return Error(f.path() + ": expert_used_count must be in 1.." + std::to_string(c.n_expert));
+  if (c.head_dim <= 0 || c.head_dim > kernels::kMaxHeadDim) return Error(f.path() + ": head_dim " + std::to_string(c.head_dim) + " is not supported");
   if (c.n_rot <= 0 || c.n_rot > c.head_dim || c.n_rot % 2) return Error(f.path() + ": invalid rope.dimension_count");
   switch (c.arch) {
     case Arch::kLlama: c.rope_style = kernels::RopeStyle::kNormal; break;

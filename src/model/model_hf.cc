@@ -34,6 +34,7 @@ Result<ModelConfig> config_from_hf(const nlohmann::json& j, const std::string& p
   c.n_head_kv = static_cast<int32_t>(geti("num_key_value_heads", c.n_head));
   if (c.n_head_kv <= 0 || c.n_head % c.n_head_kv) return Error(path + ": bad num_key_value_heads");
   c.head_dim = static_cast<int32_t>(geti("head_dim", c.n_embd / c.n_head));
+  if (c.head_dim <= 0 || c.head_dim > kernels::kMaxHeadDim || c.head_dim % 2) return Error(path + ": unsupported head_dim");
   c.n_ff = static_cast<int32_t>(geti("intermediate_size", 0));
   c.n_expert = static_cast<int32_t>(geti("num_experts", geti("num_local_experts", 0)));
   c.n_expert_used = static_cast<int32_t>(geti("num_experts_per_tok", 0));
