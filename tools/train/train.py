@@ -1,0 +1,277 @@
+#!/usr/bin/python3
+"""Trains nuri-tiny (llama architecture) on the verified synthetic corpus and exports an HF
+checkpoint (model.safetensors + config.json + tokenizer files) that `nuri convert` turns into GGUF.
+
+Reproducible: same --seed -> same init, same data order, same loss curve (CPU, 1 thread; the
+loss of every step is written to OUT/loss.tsv). Loss is masked to assistant tokens (+ <|im_end|>).
+Usage: train.py --corpus DIR --tok DIR --out DIR [--seed 1234] [--steps 2400] [--stop-after N]
+"""
+import argparse
+import json
+import math
+import os
+import random
+import shutil
+import struct
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bpe import Tokenizer  # noqa: E402
+from model import LlamaForCausalLM  # noqa: E402
+
+
+def render(user, assistant=None):
+    s = "<|im_start|>user\n" + user + "<|im_end|>\n<|im_start|>assistant\n"
+    if assistant is not None:
+        s += assistant + "<|im_end|>\n"
+    return s
+
+
+def load_samples(corpus, tok, mix, seed):
+    """Tokenized samples [(ids, n_prompt)] for each kind, in file order (cached on disk)."""
+    cache = os.path.join(corpus, "tokens-%s.pt" % tok_fingerprint(tok))
+    if os.path.exists(cache):
+        return torch.load(cache)
+    out = {}
+    for k in mix:
+        rows = []
+        with open(os.path.join(corpus, "train_%s.jsonl" % k), encoding="utf-8") as f:
+            for line in f:
+                s = json.loads(line)
+                p = tok.encode(render(s["user"]))
+                full = tok.encode(render(s["user"], s["assistant"]))
+                assert full[:len(p)] == p, "prompt tokens are not a prefix"
+                rows.append((full[:-1] if full[-1] == tok.vocab["\u010a"] else full, len(p)))  # drop final "\n"
+        out[k] = rows
+    torch.save(out, cache)
+    return out
+
+
+def tok_fingerprint(tok):
+    import hashlib
+    h = hashlib.sha1(json.dumps(sorted(tok.ranks.items(), key=lambda kv: kv[1])[:2000]).encode()).hexdigest()
+    return h[:10]
+
+
+def pack_rows(samples, mix, seq, seed):
+    """Infinite generator of (input, target) rows of length seq. Samples of each kind are shuffled
+    with the seed, interleaved by the mix weights, and packed whole (never split) into rows of
+    seq+1 tokens; targets are -100 outside assistant tokens and in the padding."""
+    rng = random.Random(seed)
+    orders = {k: list(range(len(samples[k]))) for k in mix}
+    pos = {k: len(orders[k]) for k in mix}
+    kinds, weights = list(mix), [mix[k] for k in mix]
+
+    def next_sample():
+        k = rng.choices(kinds, weights)[0]
+        if pos[k] >= len(orders[k]):
+            rng.shuffle(orders[k])
+            pos[k] = 0
+        i = orders[k][pos[k]]
+        pos[k] += 1
+        return samples[k][i]
+
+    pending = None
+    while True:
+        ids, tgt = [], []
+        while True:
+            s = pending if pending is not None else next_sample()
+            pending = None
+            full, n_prompt = s
+            if len(full) > seq + 1:
+                continue
+            if len(ids) + len(full) > seq + 1:
+                pending = s
+                break
+            ids.extend(full)
+            tgt.extend([0] * n_prompt + [1] * (len(full) - n_prompt))
+        pad = seq + 1 - len(ids)
+        ids.extend([0] * pad)
+        tgt.extend([0] * pad)
+        x = torch.tensor(ids[:-1])
+        y = torch.tensor(ids[1:])
+        m = torch.tensor(tgt[1:], dtype=torch.bool)
+        y[~m] = -100
+        yield x, y
+
+
+def save_safetensors(path, tensors):
+    """Minimal safetensors writer: u64 LE header size, JSON header, raw LE data (F32)."""
+    header, offset, blobs = {}, 0, []
+    for name in sorted(tensors):
+        t = tensors[name].detach().to(torch.float32).contiguous().cpu()
+        data = t.numpy().astype("<f4").tobytes()
+        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
+        offset += len(data)
+        blobs.append(data)
+    header["__metadata__"] = {"format": "pt"}
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * ((8 - len(h) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
+
+
+def hf_config(cfg, tok):
+    return {
+        "architectures": ["LlamaForCausalLM"],
+        "model_type": "llama",
+        "hidden_size": cfg["hidden_size"],
+        "intermediate_size": cfg["intermediate_size"],
+        "num_hidden_layers": cfg["num_hidden_layers"],
+        "num_attention_heads": cfg["num_attention_heads"],
+        "num_key_value_heads": cfg["num_key_value_heads"],
+        "head_dim": cfg["hidden_size"] // cfg["num_attention_heads"],
+        "hidden_act": "silu",
+        "rms_norm_eps": cfg["rms_norm_eps"],
+        "rope_theta": cfg["rope_theta"],
+        "rope_scaling": None,
+        "attention_bias": False,
+        "mlp_bias": False,
+        "vocab_size": cfg["vocab_size"],
+        "max_position_embeddings": cfg["max_position_embeddings"],
+        "tie_word_embeddings": True,
+        "bos_token_id": tok.vocab["<|endoftext|>"],
+        "eos_token_id": tok.vocab["<|im_end|>"],
+        "pad_token_id": tok.vocab["<|endoftext|>"],
+        "torch_dtype": "float32",
+        "initializer_range": 0.02,
+        "transformers_version": "4.40.0",
+        "_nuri_note": "HF Llama convention: RoPE rotate_half (NeoX-style pairs i, i+head_dim/2); q_proj/k_proj "
+                      "unpermuted, so HF->GGUF converters apply the usual llama permute. Tied embeddings "
+                      "(no lm_head.weight).",
+    }
+
+
+def export(model, tok_dir, out_dir, tok):
+    os.makedirs(out_dir, exist_ok=True)
+    sd = {k: v for k, v in model.state_dict().items() if not k.startswith("rope_")}
+    save_safetensors(os.path.join(out_dir, "model.safetensors"), sd)
+    with open(os.path.join(out_dir, "config.json"), "w") as f:
+        json.dump(hf_config(model.cfg, tok), f, indent=1)
+    with open(os.path.join(out_dir, "generation_config.json"), "w") as f:
+        json.dump({"bos_token_id": tok.vocab["<|endoftext|>"], "eos_token_id": tok.vocab["<|im_end|>"],
+                   "do_sample": False}, f, indent=1)
+    for n in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(os.path.join(tok_dir, n), os.path.join(out_dir, n))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--corpus", required=True)
+    ap.add_argument("--tok", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--steps", type=int, default=2400)
+    ap.add_argument("--stop-after", type=int, default=0, help="stop after N steps (repro check)")
+    ap.add_argument("--max-minutes", type=float, default=55.0)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--seq", type=int, default=256)
+    ap.add_argument("--d", type=int, default=256)
+    ap.add_argument("--layers", type=int, default=4)
+    ap.add_argument("--heads", type=int, default=8)
+    ap.add_argument("--kv-heads", type=int, default=8)
+    ap.add_argument("--ff", type=int, default=704)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--warmup", type=int, default=100)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--mix", default="a:0.55,b:0.40,c:0.05")
+    ap.add_argument("--no-export", action="store_true")
+    ap.add_argument("--save-every", type=int, default=200)
+    a = ap.parse_args()
+
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    random.seed(a.seed)
+    os.makedirs(a.out, exist_ok=True)
+    tok = Tokenizer.load(os.path.join(a.tok, "tokenizer.json"))
+    mix = {kv.split(":")[0]: float(kv.split(":")[1]) for kv in a.mix.split(",")}
+    t0 = time.time()
+    samples = load_samples(a.corpus, tok, mix, a.seed)
+    print("data: %s samples, tokenized in %.1fs" % ({k: len(v) for k, v in samples.items()}, time.time() - t0),
+          flush=True)
+
+    cfg = dict(hidden_size=a.d, intermediate_size=a.ff, num_hidden_layers=a.layers, num_attention_heads=a.heads,
+               num_key_value_heads=a.kv_heads, rms_norm_eps=1e-5, rope_theta=10000.0, vocab_size=len(tok.vocab),
+               max_position_embeddings=512)
+    model = LlamaForCausalLM(cfg)
+    print("model: %d parameters, config %s" % (model.num_params(), json.dumps(cfg)), flush=True)
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0.0}],
+                            lr=a.lr, betas=(0.9, 0.95), eps=1e-8)
+    rows = pack_rows(samples, mix, a.seq, a.seed)
+
+    def lr_at(step, elapsed=0.0):
+        # Linear warmup (step-based), then cosine to 10% over whichever comes first: --steps or
+        # --max-minutes (so a run on a busy machine still ends annealed). With --max-minutes 0
+        # the schedule is purely step-based and the whole run is bit-reproducible.
+        if step < a.warmup:
+            return a.lr * (step + 1) / a.warmup
+        p = (step - a.warmup) / max(1, a.steps - a.warmup)
+        if a.max_minutes > 0:
+            t_warm = warm_done[0] if warm_done[0] is not None else elapsed
+            p = max(p, (elapsed - t_warm) / max(1.0, a.max_minutes * 60 - t_warm))
+        return a.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, p))))
+
+    warm_done = [None]
+
+    loss_log = open(os.path.join(a.out, "loss.tsv"), "w")
+    t_start = time.time()
+    n_tok = 0
+    last = a.steps
+    smooth = None
+    for step in range(a.steps):
+        batch = [next(rows) for _ in range(a.batch)]
+        x = torch.stack([b[0] for b in batch])
+        y = torch.stack([b[1] for b in batch])
+        elapsed = time.time() - t_start
+        if step == a.warmup:
+            warm_done[0] = elapsed
+        lr = lr_at(step, elapsed)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        logits = model(x)
+        loss = F.cross_entropy(logits.view(-1, logits.shape[-1]), y.view(-1), ignore_index=-100)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        n_tok += x.numel()
+        lv = loss.item()
+        smooth = lv if smooth is None else 0.95 * smooth + 0.05 * lv
+        loss_log.write("%d\t%.6f\n" % (step, lv))
+        elapsed = time.time() - t_start
+        if step % 20 == 0 or step == a.steps - 1:
+            loss_log.flush()
+            print("step %5d  loss %.4f  smooth %.4f  lr %.2e  %.0f tok/s  %.1f min" %
+                  (step, lv, smooth, lr, n_tok / max(elapsed, 1e-9), elapsed / 60), flush=True)
+        if a.save_every and (step + 1) % a.save_every == 0 and not a.no_export:
+            torch.save({"cfg": cfg, "state": model.state_dict(), "step": step + 1}, os.path.join(a.out, "ckpt.pt"))
+        if a.stop_after and step + 1 >= a.stop_after:
+            last = step + 1
+            break
+        if a.max_minutes > 0 and elapsed > a.max_minutes * 60:
+            print("time budget reached at step %d" % step, flush=True)
+            last = step + 1
+            break
+    loss_log.close()
+    wall = time.time() - t_start
+    print("trained %d steps, %d tokens, %.1f min" % (last, n_tok, wall / 60), flush=True)
+    if not a.no_export:
+        torch.save({"cfg": cfg, "state": model.state_dict()}, os.path.join(a.out, "ckpt.pt"))
+        export(model, a.tok, os.path.join(a.out, "hf"), tok)
+        with open(os.path.join(a.out, "train_info.json"), "w") as f:
+            json.dump({"seed": a.seed, "steps": last, "tokens": n_tok, "wall_min": wall / 60,
+                       "params": model.num_params(), "args": vars(a)}, f, indent=1)
+        print("exported %s" % os.path.join(a.out, "hf"), flush=True)
+
+
+if __name__ == "__main__":
+    main()
