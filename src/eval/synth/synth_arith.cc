@@ -98,7 +98,10 @@ SynthSample arith_expr(Rng& rng, int d) {
     long long b;
     do op = rng.pick(kOps);
     while (!pick_operand(rng, v, op, d, b));
-    if (i > 0) expr = "(" + expr + ")";
+    if (i > 0) {
+      expr.insert(0, 1, '(');
+      expr.push_back(')');
+    }
     expr += op_text(op) + std::to_string(b);
     v = w.step(v, op, b);
   }
@@ -114,8 +117,6 @@ SynthSample arith_story(Rng& rng, int d) {
   const Person& p = rng.pick(kPeople);
   const std::string item = rng.pick(kItems);
   const std::string he = p.he;
-  std::string he_l = he;
-  he_l[0] = static_cast<char>(he_l[0] - 'A' + 'a');
   Work w;
   long long v = rng.range(d >= 4 ? 10 : 2, d >= 4 ? 99 : 40);
   std::string text = std::string(p.name) + " has " + std::to_string(v) + " " + item + ".";
@@ -176,7 +177,6 @@ SynthSample arith_story(Rng& rng, int d) {
     }
     left -= 1;
   }
-  (void)he_l;
   return {Kind::kArith, d, "story", text + " " + question, w.finish(v), std::to_string(v)};
 }
 
@@ -292,7 +292,9 @@ SynthSample arith_compare(Rng& rng, int d) {
       right = small_expr(rng, d, rv);
     } else {
       long long a;
-      left = "(" + small_expr(rng, d, a) + ")";
+      left.assign(1, '(');
+      left += small_expr(rng, d, a);
+      left += ")";
       static const std::vector<char> kOps = {'+', '-', '*'};
       char op;
       long long b;
@@ -341,7 +343,7 @@ SynthSample arith_compare(Rng& rng, int d) {
   static const std::vector<std::string> kForms = {"Which is {w}, {l} or {r}?", "Which number is {w}: {l} or {r}?",
                                                   "What is the {w} of {l} and {r}?"};
   std::string user = rng.pick(kForms);
-  user.replace(user.find("{w}"), 3, larger ? (user[0] == 'W' && user[5] == 't' ? "larger" : "larger") : "smaller");
+  user.replace(user.find("{w}"), 3, larger ? "larger" : "smaller");
   user.replace(user.find("{l}"), 3, left);
   user.replace(user.find("{r}"), 3, right);
   return {Kind::kArith, d, "compare", user, w.finish(ans), std::to_string(ans)};
