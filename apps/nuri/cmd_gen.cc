@@ -23,15 +23,15 @@ int run_gen(int argc, char** argv) {
   app.add_option("--dtype", spec.dtype, "f32 f16 bf16 q8_0 q4_0 q4_1 q5_0 q5_1 q4_k q5_k q6_k q4_k_m (default f32)");
   app.add_option("--seed", spec.seed, "weights seed (default 1)");
   app.add_option("--layers", spec.n_layer_override, "override the number of layers");
-  app.add_option("--format", format, "gguf (default)");
+  app.add_option("--format", format, "gguf (default) or safetensors (a Hugging Face directory: config.json + model.safetensors)");
   app.add_option("-o,--output", out, "output file")->required();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 1;
   }
-  if (format != "gguf") {
-    std::fprintf(stderr, "nuri gen: --format %s is not supported (gguf)\n", format.c_str());
+  if (format != "gguf" && format != "safetensors") {
+    std::fprintf(stderr, "nuri gen: --format must be gguf or safetensors\n");
     return 1;
   }
   auto vocab = nuri::io::GgufFile::open(vocab_path);
@@ -40,7 +40,7 @@ int run_gen(int argc, char** argv) {
     return 1;
   }
   nuri::Timer t;
-  auto st = nuri::model::gen_gguf(spec, *vocab, out, progress);
+  auto st = format == "gguf" ? nuri::model::gen_gguf(spec, *vocab, out, progress) : nuri::model::gen_hf(spec, *vocab, out);
   std::fprintf(stderr, "\n");
   if (!st.is_ok()) {
     std::fprintf(stderr, "nuri gen: %s\n", st.message().c_str());

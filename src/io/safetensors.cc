@@ -35,6 +35,32 @@ std::optional<DType> st_dtype(const std::string& s) {
 
 }  // namespace
 
+Status write_safetensors(const std::string& path, const std::vector<SafetensorOut>& tensors,
+                         const std::vector<std::pair<std::string, std::string>>& metadata) {
+  nlohmann::ordered_json h = nlohmann::ordered_json::object();
+  if (!metadata.empty()) {
+    nlohmann::ordered_json md = nlohmann::ordered_json::object();
+    for (const auto& [k, v] : metadata) md[k] = v;
+    h["__metadata__"] = md;
+  }
+  uint64_t off = 0;
+  for (const auto& t : tensors) {
+    const char* dt = t.dtype == DType::kF32 ? "F32" : t.dtype == DType::kF16 ? "F16" : t.dtype == DType::kBF16 ? "BF16"
+                   : t.dtype == DType::kI32 ? "I32" : t.dtype == DType::kI64 ? "I64" : nullptr;
+    if (!dt) return Error(path + ": tensor '" + t.name + "' has a dtype safetensors cannot hold");
+    h[t.name] = {{"dtype", dt}, {"shape", t.shape}, {"data_offsets", {off, off + t.bytes.size()}}};
+    off += t.bytes.size();
+  }
+  std::string hs = h.dump();
+  while ((8 + hs.size()) % 8) hs += ' ';
+  std::string out(8, '\0');
+  const uint64_t n = hs.size();
+  std::memcpy(out.data(), &n, 8);
+  out += hs;
+  for (const auto& t : tensors) out += t.bytes;
+  return write_file(path, out);
+}
+
 Result<nlohmann::json> read_json_file(const std::string& path) {
   NURI_ASSIGN_OR_RETURN(std::string text, read_file(path));
   nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);

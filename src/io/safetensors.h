@@ -43,6 +43,16 @@ class Safetensors {
   std::unordered_map<std::string, std::string> metadata_;
 };
 
+// Writes a single-file safetensors with the given tensors (data copied as given, little-endian).
+struct SafetensorOut {
+  std::string name;
+  DType dtype;  // F32, F16, BF16, I32, I64
+  std::vector<uint64_t> shape;
+  std::string bytes;
+};
+Status write_safetensors(const std::string& path, const std::vector<SafetensorOut>& tensors,
+                         const std::vector<std::pair<std::string, std::string>>& metadata = {});
+
 // Parses a JSON file; the error names the file and the position.
 Result<nlohmann::json> read_json_file(const std::string& path);
 

@@ -1,5 +1,6 @@
 // Random-weight model generation (nuri gen).
 #include "model/gen.h"
+#include "model/gen_plan.h"
 
 #include <cmath>
 #include <cstring>
@@ -10,12 +11,7 @@
 namespace nuri::model {
 namespace {
 
-struct Shape {
-  const char* name;
-  int32_t n_embd, n_layer, n_head, n_head_kv, head_dim, n_ff, n_expert, n_expert_used, n_ff_exp, n_ctx;
-  float rope_theta;
-  bool tied;
-};
+using Shape = GenShape;
 const Shape kShapes[] = {
     {"tiny", 64, 2, 4, 2, 16, 128, 0, 0, 0, 512, 10000.f, false},
     {"tiny-moe", 64, 2, 4, 2, 16, 128, 4, 2, 64, 512, 10000.f, false},
@@ -47,11 +43,6 @@ void fill_random(std::vector<float>& v, const std::string& name, uint64_t seed, 
   }
 }
 
-struct DtypePlan {
-  DType base;
-  bool q4_k_m = false;
-};
-
 // llama.cpp's fallback when a row does not fit a K-quant super-block.
 DType fit(DType t, uint64_t row) {
   if (row % dtype_info(t).block_size == 0) return t;
@@ -71,105 +62,67 @@ std::vector<std::string> gen_shapes() {
   return v;
 }
 
-Status gen_gguf(const GenSpec& spec, const io::GgufFile& vocab, const std::string& out_path,
-                void (*progress)(const char*)) {
-  const Shape* sh = nullptr;
+namespace {
+
+}  // namespace
+
+Result<GenPlan> make_plan(const GenSpec& spec, uint64_t V) {
+  GenPlan g;
   for (const auto& s : kShapes)
-    if (spec.shape == s.name) sh = &s;
-  if (!sh) return Error("unknown shape '" + spec.shape + "'");
-  std::string arch = spec.arch;
-  const bool llama_moe = arch == "llama-moe";
-  if (llama_moe) arch = "llama";
-  if (arch != "llama" && arch != "qwen2" && arch != "qwen3" && arch != "qwen3moe")
+    if (spec.shape == s.name) g.sh = &s;
+  if (!g.sh) return Error("unknown shape '" + spec.shape + "'");
+  const Shape* sh = g.sh;
+  g.arch = spec.arch;
+  const bool llama_moe = g.arch == "llama-moe";
+  if (llama_moe) g.arch = "llama";
+  if (g.arch != "llama" && g.arch != "qwen2" && g.arch != "qwen3" && g.arch != "qwen3moe")
     return Error("unknown arch '" + spec.arch + "' (llama, qwen2, qwen3, qwen3moe, llama-moe)");
-  const bool moe = llama_moe || arch == "qwen3moe";
-  if (moe && sh->n_expert == 0) return Error("shape '" + spec.shape + "' has no experts; use tiny-moe or qwen3moe-tiny");
-  if (!moe && sh->n_expert > 0) return Error("shape '" + spec.shape + "' is a MoE shape; use --arch qwen3moe or llama-moe");
-  DtypePlan plan;
+  g.moe = llama_moe || g.arch == "qwen3moe";
+  if (g.moe && sh->n_expert == 0) return Error("shape '" + spec.shape + "' has no experts; use tiny-moe or qwen3moe-tiny");
+  if (!g.moe && sh->n_expert > 0) return Error("shape '" + spec.shape + "' is a MoE shape; use --arch qwen3moe or llama-moe");
   std::string dt = spec.dtype;
   for (auto& ch : dt) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  if (dt == "q4_k_m") {
-    plan.base = DType::kQ4_K;
-    plan.q4_k_m = true;
+  const bool q4_k_m = dt == "q4_k_m";
+  if (q4_k_m) {
+    g.base = DType::kQ4_K;
   } else {
     auto d = dtype_from_name(dt);
     if (!d || !kernels::ref::can_quantize(*d) || *d == DType::kQ8_K || *d == DType::kQ8_1)
       return Error("unsupported --dtype '" + spec.dtype + "'");
-    plan.base = *d;
+    g.base = *d;
   }
-  auto tokens = vocab.get_string_array("tokenizer.ggml.tokens");
-  if (!tokens) return Error(vocab.path() + ": no tokenizer.ggml.tokens");
-  const uint64_t V = tokens->size();
-  const int32_t n_layer = spec.n_layer_override > 0 ? spec.n_layer_override : sh->n_layer;
+  g.n_layer = spec.n_layer_override > 0 ? spec.n_layer_override : sh->n_layer;
   const uint64_t E = sh->n_embd, Q = sh->n_head * sh->head_dim, KV = sh->n_head_kv * sh->head_dim;
-
-  io::GgufWriter w;
-  w.set("general.architecture", io::GgufValue::str(arch));
-  w.set("general.name", io::GgufValue::str("nuri-gen-" + spec.arch + "-" + spec.shape + "-" + dt));
-  w.set("general.file_type", io::GgufValue::u32(static_cast<uint32_t>(plan.base)));
-  const std::string p = arch + ".";
-  w.set(p + "context_length", io::GgufValue::u32(sh->n_ctx));
-  w.set(p + "embedding_length", io::GgufValue::u32(sh->n_embd));
-  w.set(p + "block_count", io::GgufValue::u32(n_layer));
-  w.set(p + "feed_forward_length", io::GgufValue::u32(sh->n_ff));
-  w.set(p + "attention.head_count", io::GgufValue::u32(sh->n_head));
-  w.set(p + "attention.head_count_kv", io::GgufValue::u32(sh->n_head_kv));
-  w.set(p + "attention.key_length", io::GgufValue::u32(sh->head_dim));
-  w.set(p + "attention.value_length", io::GgufValue::u32(sh->head_dim));
-  w.set(p + "rope.dimension_count", io::GgufValue::u32(sh->head_dim));
-  w.set(p + "rope.freq_base", io::GgufValue::f32(sh->rope_theta));
-  w.set(p + "attention.layer_norm_rms_epsilon", io::GgufValue::f32(1e-6f));
-  if (moe) {
-    w.set(p + "expert_count", io::GgufValue::u32(sh->n_expert));
-    w.set(p + "expert_used_count", io::GgufValue::u32(sh->n_expert_used));
-    w.set(p + "expert_feed_forward_length", io::GgufValue::u32(sh->n_ff_exp));
-  }
-  for (const auto& [k, v] : vocab.metadata())
-    if (k.rfind("tokenizer.", 0) == 0) w.set(k, v);
-
-  ThreadPool pool(ThreadPool::default_threads());
-  Status st = Status::ok();
-  auto add = [&](const std::string& name, std::vector<uint64_t> shape, DType dtype, float stddev, float mean = 0.f) {
-    if (!st.is_ok()) return;
-    uint64_t n = 1;
-    for (auto d : shape) n *= d;
-    std::vector<float> v(n);
-    fill_random(v, name, spec.seed, stddev, mean);
-    const uint64_t row = shape.back();
-    if (shape.size() == 1) dtype = DType::kF32;  // norms and biases stay f32
-    dtype = fit(dtype, row);
-    const size_t rb = *row_size(dtype, row);
-    std::string bytes(rb * (n / row), '\0');
-    pool.parallel_for(static_cast<int64_t>(n / row), [&](int64_t r0, int64_t r1, int) {
-      for (int64_t r = r0; r < r1; ++r) kernels::ref::quantize_row(dtype, &v[r * row], &bytes[r * rb], row);
-    });
-    st = w.add_tensor(name, dtype, shape, bytes.data(), bytes.size());
-  };
+  const uint64_t HD = sh->head_dim;
+  const int32_t n_layer = g.n_layer;
   auto more_bits = [&](int l) { return l < n_layer / 8 || l >= 7 * n_layer / 8 || (l - n_layer / 8) % 3 == 2; };
-  const DType base = plan.base;
-  const DType emb_type = base;
-  add("token_embd.weight", {V, E}, emb_type, 0.02f);
+  auto add = [&](std::string name, std::vector<uint64_t> shape, DType dtype, float stddev, float mean = 0.f) {
+    if (shape.size() == 1) dtype = DType::kF32;  // norms and biases stay f32
+    g.tensors.push_back({std::move(name), std::move(shape), dtype, stddev, mean});
+  };
+  const DType base = g.base;
+  add("token_embd.weight", {V, E}, base, 0.02f);
   add("output_norm.weight", {E}, DType::kF32, 0.05f, 1.0f);
-  if (!sh->tied) add("output.weight", {V, E}, plan.q4_k_m ? DType::kQ6_K : base, 0.02f);
-  for (int l = 0; l < n_layer && st.is_ok(); ++l) {
+  if (!sh->tied) add("output.weight", {V, E}, q4_k_m ? DType::kQ6_K : base, 0.02f);
+  for (int l = 0; l < n_layer; ++l) {
     const std::string b = "blk." + std::to_string(l) + ".";
-    const DType hi = plan.q4_k_m && more_bits(l) ? DType::kQ6_K : base;
+    const DType hi = q4_k_m && more_bits(l) ? DType::kQ6_K : base;
     add(b + "attn_norm.weight", {E}, DType::kF32, 0.05f, 1.0f);
     add(b + "attn_q.weight", {Q, E}, base, 0.02f);
     add(b + "attn_k.weight", {KV, E}, base, 0.02f);
     add(b + "attn_v.weight", {KV, E}, hi, 0.02f);
     add(b + "attn_output.weight", {E, Q}, base, 0.02f);
-    if (arch == "qwen2") {
+    if (g.arch == "qwen2") {
       add(b + "attn_q.bias", {Q}, DType::kF32, 0.02f);
       add(b + "attn_k.bias", {KV}, DType::kF32, 0.02f);
       add(b + "attn_v.bias", {KV}, DType::kF32, 0.02f);
     }
-    if (arch == "qwen3" || arch == "qwen3moe") {
-      add(b + "attn_q_norm.weight", {static_cast<uint64_t>(sh->head_dim)}, DType::kF32, 0.05f, 1.0f);
-      add(b + "attn_k_norm.weight", {static_cast<uint64_t>(sh->head_dim)}, DType::kF32, 0.05f, 1.0f);
+    if (g.arch == "qwen3" || g.arch == "qwen3moe") {
+      add(b + "attn_q_norm.weight", {HD}, DType::kF32, 0.05f, 1.0f);
+      add(b + "attn_k_norm.weight", {HD}, DType::kF32, 0.05f, 1.0f);
     }
     add(b + "ffn_norm.weight", {E}, DType::kF32, 0.05f, 1.0f);
-    if (moe) {
+    if (g.moe) {
       const uint64_t X = sh->n_expert, F = sh->n_ff_exp;
       add(b + "ffn_gate_inp.weight", {X, E}, DType::kF32, 0.1f);
       add(b + "ffn_gate_exps.weight", {X, F, E}, base, 0.02f);
@@ -181,13 +134,73 @@ Status gen_gguf(const GenSpec& spec, const io::GgufFile& vocab, const std::strin
       add(b + "ffn_up.weight", {F, E}, base, 0.02f);
       add(b + "ffn_down.weight", {E, F}, hi, 0.02f);
     }
-    if (progress) {
+  }
+  return g;
+}
+
+std::vector<float> plan_values(const TensorPlan& t, uint64_t seed) {
+  uint64_t n = 1;
+  for (auto d : t.shape) n *= d;
+  std::vector<float> v(n);
+  fill_random(v, t.name, seed, t.stddev, t.mean);
+  return v;
+}
+
+namespace {
+
+void set_hparams(io::GgufWriter& w, const GenPlan& g, const GenSpec& spec) {
+  const Shape* sh = g.sh;
+  const std::string p = g.arch + ".";
+  w.set("general.architecture", io::GgufValue::str(g.arch));
+  w.set("general.name", io::GgufValue::str("nuri-gen-" + spec.arch + "-" + spec.shape + "-" + spec.dtype));
+  w.set(p + "context_length", io::GgufValue::u32(sh->n_ctx));
+  w.set(p + "embedding_length", io::GgufValue::u32(sh->n_embd));
+  w.set(p + "block_count", io::GgufValue::u32(g.n_layer));
+  w.set(p + "feed_forward_length", io::GgufValue::u32(sh->n_ff));
+  w.set(p + "attention.head_count", io::GgufValue::u32(sh->n_head));
+  w.set(p + "attention.head_count_kv", io::GgufValue::u32(sh->n_head_kv));
+  w.set(p + "attention.key_length", io::GgufValue::u32(sh->head_dim));
+  w.set(p + "attention.value_length", io::GgufValue::u32(sh->head_dim));
+  w.set(p + "rope.dimension_count", io::GgufValue::u32(sh->head_dim));
+  w.set(p + "rope.freq_base", io::GgufValue::f32(sh->rope_theta));
+  w.set(p + "attention.layer_norm_rms_epsilon", io::GgufValue::f32(1e-6f));
+  if (g.moe) {
+    w.set(p + "expert_count", io::GgufValue::u32(sh->n_expert));
+    w.set(p + "expert_used_count", io::GgufValue::u32(sh->n_expert_used));
+    w.set(p + "expert_feed_forward_length", io::GgufValue::u32(sh->n_ff_exp));
+  }
+}
+
+}  // namespace
+
+Status gen_gguf(const GenSpec& spec, const io::GgufFile& vocab, const std::string& out_path,
+                void (*progress)(const char*)) {
+  auto tokens = vocab.get_string_array("tokenizer.ggml.tokens");
+  if (!tokens) return Error(vocab.path() + ": no tokenizer.ggml.tokens");
+  NURI_ASSIGN_OR_RETURN(GenPlan g, make_plan(spec, tokens->size()));
+  io::GgufWriter w;
+  set_hparams(w, g, spec);
+  w.set("general.file_type", io::GgufValue::u32(static_cast<uint32_t>(g.base)));
+  for (const auto& [k, v] : vocab.metadata())
+    if (k.rfind("tokenizer.", 0) == 0) w.set(k, v);
+  ThreadPool pool(ThreadPool::default_threads());
+  size_t done = 0;
+  for (const auto& t : g.tensors) {
+    std::vector<float> v = plan_values(t, spec.seed);
+    const uint64_t row = t.shape.back();
+    const DType dtype = fit(t.dtype, row);
+    const size_t rb = *row_size(dtype, row);
+    std::string bytes(rb * (v.size() / row), '\0');
+    pool.parallel_for(static_cast<int64_t>(v.size() / row), [&](int64_t r0, int64_t r1, int) {
+      for (int64_t r = r0; r < r1; ++r) kernels::ref::quantize_row(dtype, &v[r * row], &bytes[r * rb], row);
+    });
+    NURI_TRY(w.add_tensor(t.name, dtype, t.shape, bytes.data(), bytes.size()));
+    if (progress && (++done % 8 == 0 || done == g.tensors.size())) {
       char msg[96];
-      std::snprintf(msg, sizeof msg, "layer %d/%d", l + 1, n_layer);
+      std::snprintf(msg, sizeof msg, "tensor %zu/%zu", done, g.tensors.size());
       progress(msg);
     }
   }
-  NURI_TRY(st);
   return w.write(out_path);
 }
 

@@ -36,3 +36,10 @@ Status convert_hf_to_gguf(const std::string& hf_dir, const std::string& dtype,
                           const std::string& out_path);
 
 }  // namespace nuri::model
+
+namespace nuri::model {
+// Same random weights as gen_gguf (same seed -> same values), written as a Hugging Face
+// directory: config.json + model.safetensors (f32, f16 or bf16). llama q/k rows are stored in
+// HF's rotate-half order, so the directory and the GGUF compute the same function.
+Status gen_hf(const GenSpec& spec, const io::GgufFile& vocab, const std::string& out_dir);
+}  // namespace nuri::model

@@ -128,6 +128,51 @@ TEST(Forward, MultipleSequencesInOneBatch) {
   EXPECT_FALSE((*ctx)->decode({{1, 9, 0, true}}).is_ok());
 }
 
+// The same random weights as a GGUF file, as a Hugging Face directory, and converted back from
+// that directory: all three compute the same logits (llama q/k rows are permuted both ways).
+TEST(Forward, HuggingFaceDirectoryAndConvertMatchGguf) {
+  NURI_REQUIRE_SHARED();
+  for (const auto& f : kFamilies) {
+    SCOPED_TRACE(f.arch);
+    auto vocab = io::GgufFile::open(test::shared_dir() + "/vocab/" + f.vocab);
+    ASSERT_TRUE(vocab.ok());
+    GenSpec spec;
+    spec.arch = f.arch;
+    spec.shape = f.shape;
+    spec.dtype = "f32";
+    spec.seed = 42;
+    const std::string dir = ::testing::TempDir() + "/nuri_hf_" + f.arch;
+    ASSERT_TRUE(gen_hf(spec, *vocab, dir).is_ok());
+    std::vector<std::pair<std::string, io::GgufValue>> kv;
+    for (const auto& [k, v] : vocab->metadata())
+      if (k.rfind("tokenizer.", 0) == 0) kv.emplace_back(k, v);
+    const std::string conv = ::testing::TempDir() + "/nuri_conv_" + f.arch + ".gguf";
+    Status cs = convert_hf_to_gguf(dir, "f32", kv, conv);
+    ASSERT_TRUE(cs.is_ok()) << cs.message();
+    std::vector<std::shared_ptr<Model>> models;
+    for (const std::string& p : {gen_model(f.arch, f.shape, "f32", f.vocab), dir, conv}) {
+      auto m = Model::load(p);
+      ASSERT_TRUE(m.ok()) << p << ": " << m.error();
+      models.push_back(*m);
+    }
+    auto toks = some_tokens(6, models[0]->config().n_vocab);
+    std::vector<std::vector<float>> logits;
+    for (auto& m : models) {
+      ContextParams cp;
+      cp.n_ctx = 16;
+      auto ctx = Context::create(m, cp);
+      std::vector<BatchToken> b;
+      for (int i = 0; i < 6; ++i) b.push_back({toks[i], i, 0, i == 5});
+      ASSERT_TRUE((*ctx)->decode(b).is_ok());
+      logits.emplace_back((*ctx)->logits(0), (*ctx)->logits(0) + m->config().n_vocab);
+    }
+    for (size_t v = 0; v < logits[0].size(); ++v) {
+      ASSERT_NEAR(logits[1][v], logits[0][v], 1e-4) << "HF dir, vocab id " << v;
+      ASSERT_NEAR(logits[2][v], logits[0][v], 1e-4) << "converted, vocab id " << v;
+    }
+  }
+}
+
 TEST(Forward, UnsupportedArchAndMissingTensor) {
   NURI_REQUIRE_SHARED();
   auto path = gen_model("llama", "tiny", "f32", "ggml-vocab-llama-spm.gguf");
