@@ -67,6 +67,7 @@ struct Node {
   bool uses_varargs = false; // kMacro / kCallBlock
   bool uses_kwargs = false;
   bool uses_caller = false;
+  bool uses_loop = false;    // kFor: the body mentions `loop`
 };
 
 struct Program {

@@ -181,6 +181,8 @@ Value Interp::getattr(const Value& obj, const std::string& name) {
       if (const Value* v = obj.dict->find(name)) return *v;
       return missing();
     case Type::kList:
+      for (size_t k = 0; k < obj.list->fields.size() && k < obj.list->items.size(); ++k)
+        if (obj.list->fields[k] == name) return obj.list->items[k];
       if (!obj.list->generator && kListMethods.count(name)) return bound();
       if (!obj.list->generator && !obj.list->tuple && kListUnsafe.count(name)) return unsafe();
       return missing();
@@ -467,7 +469,7 @@ Value Interp::call_filter(const std::string& name, const Value& v, Args& a) {
     std::string method = to_str(kw_or(a, 1, "method", Value::str("common")));
     if (!v.is_number()) raise("TypeError", "type " + type_name(v) + " doesn't define __round__ method");
     double x = to_float(v), m = std::pow(10.0, static_cast<double>(precision));
-    double r = method == "ceil" ? std::ceil(x * m) / m : method == "floor" ? std::floor(x * m) / m : std::round(x * m) / m;
+    double r = method == "ceil" ? std::ceil(x * m) / m : method == "floor" ? std::floor(x * m) / m : std::nearbyint(x * m) / m;
     if (method != "common" && method != "ceil" && method != "floor")
       raise("FilterArgumentError", "method must be common, ceil or floor");
     return Value::number(r);
@@ -528,7 +530,11 @@ Value Interp::call_filter(const std::string& name, const Value& v, Args& a) {
   }
   if (n == "attr") {
     if (a.pos.empty()) raise("TypeError", "attr() missing name");
-    return getattr(v, to_str(a.pos[0]));
+    // Plain attribute access (no item fallback), under the sandbox rules.
+    Value r = getattr(v, to_str(a.pos[0]));
+    if (v.is_mapping() && r.type != Type::kFunction && !r.is_undefined())
+      return Value::undefined("'dict object' has no attribute '" + to_str(a.pos[0]) + "'");
+    return r;
   }
   if (n == "batch" || n == "slice") {
     int64_t count = to_int(kw_or(a, 0, n == "batch" ? "linecount" : "slices", Value::integer(1)));
@@ -569,7 +575,9 @@ Value Interp::call_filter(const std::string& name, const Value& v, Args& a) {
       std::vector<Value> group;
       size_t j = k;
       while (j < keyed.size() && equals(keyed[j].first, keyed[k].first)) group.push_back(keyed[j++].second);
-      out.push_back(Value::new_tuple({keyed[k].first, Value::new_list(std::move(group))}));
+      Value g = Value::new_tuple({keyed[k].first, Value::new_list(std::move(group))});
+      g.list->fields = {"grouper", "list"};
+      out.push_back(std::move(g));
       k = j;
     }
     return Value::new_list(std::move(out));

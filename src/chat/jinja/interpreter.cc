@@ -152,6 +152,11 @@ Interp::Flow Interp::exec_for(const Node& n) {
     for (int64_t k = 0; k < len; ++k) {
       step();
       scope_ = std::make_shared<Scope>(Scope{outer, {}});
+      if (!n.uses_loop) {
+        assign(*n.a, items[k]);
+        if (exec_body(n.body) == Flow::kBreak) break;
+        continue;
+      }
       Value loop = Value::new_dict();
       auto& d = *loop.dict;
       auto put = [&](const char* key, Value v) { d.items.emplace_back(Value::str(key), std::move(v)); };

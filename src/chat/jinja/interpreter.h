@@ -17,7 +17,7 @@ namespace nuri::chat::jinja {
 
 struct Limits {
   int max_depth = 256;                 // nested macro calls / expression depth
-  int64_t max_steps = 50'000'000;      // statements + loop iterations
+  int64_t max_steps = 20'000'000;      // statements + loop iterations (real templates: thousands)
   size_t max_output = 256u << 20;      // bytes
 };
 

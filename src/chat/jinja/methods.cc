@@ -125,6 +125,7 @@ std::string apply_spec(const Value& v, const std::string& spec) {
 std::string format_method(const std::string& fmt, const Args& args, Interp& interp) {
   std::string out;
   size_t auto_idx = 0;
+  bool manual = false, automatic = false;
   for (size_t k = 0; k < fmt.size(); ++k) {
     char c = fmt[k];
     if (c == '}') {
@@ -151,9 +152,13 @@ std::string format_method(const std::string& fmt, const Args& args, Interp& inte
     std::string name = field.substr(0, name_end);
     Value v;
     if (name.empty()) {
+      if (manual) raise("ValueError", "cannot switch from manual field specification to automatic field numbering");
+      automatic = true;
       if (auto_idx >= args.pos.size()) raise("IndexError", "Replacement index " + std::to_string(auto_idx) + " out of range for positional args tuple");
       v = args.pos[auto_idx++];
     } else if (std::all_of(name.begin(), name.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
+      if (automatic) raise("ValueError", "cannot switch from automatic field numbering to manual field specification");
+      manual = true;
       size_t idx = std::stoul(name);
       if (idx >= args.pos.size()) raise("IndexError", "Replacement index " + name + " out of range for positional args tuple");
       v = args.pos[idx];

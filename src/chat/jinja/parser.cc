@@ -157,7 +157,11 @@ class Parser {
     bool saved = soft_;
     soft_ = false;
     ++loop_depth_;
+    std::set<std::string> names;
+    sinks_.push_back(&names);
     n->body = subparse({"endfor", "else"});
+    sinks_.pop_back();
+    n->uses_loop = names.count("loop") > 0;
     --loop_depth_;
     if (skip_name("else")) {
       expect_block_end();

@@ -82,6 +82,7 @@ struct ListData {
   bool generator = false;
   bool consumed = false;          // generators iterate once
   std::string type_name = "list";  // Python type name for messages
+  std::vector<std::string> fields;  // namedtuple field names (groupby results)
 };
 
 struct DictData {
