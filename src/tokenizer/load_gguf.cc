@@ -196,6 +196,8 @@ Status configure_gguf_pipeline(TokenizerData& d) {
     d.model = ModelKind::kUnigram;
     d.byte_level = false;
     d.escape_spaces = true;
+    // HF's Metaspace pre-tokenizer: every '▁' starts a new word.
+    NURI_TRY(add_split(d, "\\x{2581}", SplitBehavior::kMergedWithNext));
     d.decoder = DecoderKind::kSpm;
     d.decode_strip_leading_space = d.add_space_prefix;
     return Status::ok();

@@ -249,9 +249,7 @@ void TokenizerData::unigram_encode(std::string_view text, std::vector<int32_t>& 
     int32_t id;
   };
   const double kNeg = -std::numeric_limits<double>::infinity();
-  float min_score = 0.0f;
-  for (float s : scores) min_score = std::min(min_score, s);
-  const double unk_score = static_cast<double>(min_score) - 10.0;
+  const double unk_score = unigram_unk_score;
   std::vector<Best> best(n + 1, {kNeg, -1, -1});
   best[0].score = 0.0;
   for (size_t i = 0; i < n;) {

@@ -227,7 +227,7 @@ std::string TokenizerData::normalize(std::string_view text, bool first_segment) 
       while (!t.empty() && t.back() == ' ') t.pop_back();
       s = std::move(t);
     }
-    if (add_space_prefix && !s.empty() && (first_segment || true)) s.insert(s.begin(), ' ');
+    if (add_space_prefix && !s.empty()) s.insert(s.begin(), ' ');  // every segment, as HF's Prepend
     replace_all(s, " ", kSpace);
   }
   return s;
@@ -249,9 +249,10 @@ void TokenizerData::pre_tokenize(std::string& buf, Ranges& pieces, bool first_se
         for (auto& [b, e] : pieces) {
           size_t pb = b, pe = e;
           if (st.add_prefix_space && (pe == pb || buf[pb] != ' ')) {
-            std::string tmp = " " + buf.substr(pb, pe - pb);
+            std::string tmp(1, ' ');
+            tmp.append(buf, pb, pe - pb);
             pb = buf.size();
-            buf += tmp;
+            buf.append(tmp);
             pe = buf.size();
           }
           if (st.use_regex) {

@@ -115,6 +115,9 @@ Status TokenizerData::finalize() {
   }
   char_token.clear();
   max_token_len = 0;
+  float min_score = 0.0f;
+  for (float sc : scores) min_score = std::min(min_score, sc);
+  unigram_unk_score = static_cast<double>(min_score) - 10.0;
   for (size_t i = 0; i < n; ++i) {
     const std::string& t = tokens[i];
     max_token_len = std::max(max_token_len, t.size());

@@ -85,6 +85,9 @@ class StreamDecoder {
   explicit StreamDecoder(const Tokenizer& tok, bool render_special = false);
   std::string push(int32_t id);
   std::string flush();
+  // The ids continue text already shown (e.g. after an echoed prompt): keep the first token's
+  // leading space instead of stripping it as a decode from the start of text does.
+  void mark_continuation() { first_ = false; }
 
  private:
   const Tokenizer* tok_;

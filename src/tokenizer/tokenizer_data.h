@@ -110,6 +110,7 @@ struct TokenizerData {
   bool escape_spaces = false;  // ' ' -> '▁' before the model
   bool remove_extra_whitespaces = false;
   size_t max_token_len = 0;  // bytes, for Unigram
+  double unigram_unk_score = -10.0;  // min score - 10, for Unigram
 
   // WordPiece
   std::string wp_word_prefix;  // "▁" (GGUF) or "" (HF)
