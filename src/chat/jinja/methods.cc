@@ -194,7 +194,7 @@ std::string percent_format(const std::string& fmt, const Value& args) {
   std::vector<Value> pos;
   const Value* mapping = nullptr;
   if (args.is_tuple()) pos = args.list->items;
-  else if (args.is_mapping()) mapping = &args;
+  else if (args.is_mapping()) { mapping = &args; pos.push_back(args); }
   else pos.push_back(args);
   size_t next = 0;
   std::string out;

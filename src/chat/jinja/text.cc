@@ -127,9 +127,13 @@ bool is_alpha(char32_t c) {
 bool is_digit(char32_t c) { return c >= '0' && c <= '9'; }
 
 std::string upper(std::string_view s) {
-  std::u32string u = decode(s);
-  for (auto& c : u) c = to_upper(c);
-  return encode(u);
+  std::u32string u = decode(s), out;
+  out.reserve(u.size());
+  for (char32_t c : u) {
+    if (c == 0xDF) out += U"SS";  // German sharp s
+    else out.push_back(to_upper(c));
+  }
+  return encode(out);
 }
 std::string lower(std::string_view s) {
   std::u32string u = decode(s);
