@@ -96,6 +96,7 @@ int run_run(int argc, char** argv) {
   }
   const double prefill_s = prefill_timer.seconds();
   nuri::tokenizer::StreamDecoder stream(tok, /*render_special=*/false);
+  if (!no_echo) stream.mark_continuation();
   nuri::Timer gen_timer;
   int n_gen = 0;
   int32_t pos = static_cast<int32_t>(ids.size());
