@@ -25,6 +25,10 @@ constexpr const char* kTekkenRe =
     R"([^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
 constexpr const char* kGpt4oRe =
     R"([^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+constexpr const char* kSeedCoderRe =
+    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1}| ?[^\s\p{L}\p{N}\r\n]+|\s*[\r\n]+|\s+(?!\S)|\s+)";
+constexpr const char* kBailingRe =
+    R"('(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]++[\r\n]*|\s*[\r\n]|\s+(?!\S)|\s+)";
 constexpr const char* kBloomRe = R"( ?[^(\s|.,!?…。，、।۔،)]+)";
 // Cased letters (the DeepSeek LLM tokenizer.json class), as code points.
 constexpr const char* kDeepseekLlmLetters =
@@ -128,6 +132,14 @@ Status configure_bpe_pre(TokenizerData& d) {
   }
   if (is({"gpt-4o", "minimax-m2", "llama4"})) {
     NURI_TRY(add_split(d, kGpt4oRe));
+    return add_byte_level(d, false);
+  }
+  if (is({"seed-coder"})) {
+    NURI_TRY(add_split(d, kSeedCoderRe));
+    return add_byte_level(d, false);
+  }
+  if (is({"bailingmoe", "bailingmoe2", "llada-moe"})) {
+    NURI_TRY(add_split(d, kBailingRe));
     return add_byte_level(d, false);
   }
   if (is({"bloom", "poro-chat", "gpt3-finnish"})) {
