@@ -184,6 +184,7 @@ def main():
     ap.add_argument("--mix", default="a:0.55,b:0.40,c:0.05")
     ap.add_argument("--no-export", action="store_true")
     ap.add_argument("--save-every", type=int, default=200)
+    ap.add_argument("--init-from", default="", help="ckpt.pt to continue from (data order re-seeded by --seed)")
     a = ap.parse_args()
 
     torch.set_num_threads(a.threads)
@@ -201,6 +202,12 @@ def main():
                num_key_value_heads=a.kv_heads, rms_norm_eps=1e-5, rope_theta=10000.0, vocab_size=len(tok.vocab),
                max_position_embeddings=512)
     model = LlamaForCausalLM(cfg)
+    if a.init_from:  # continue training from a checkpoint (its model config wins)
+        ck = torch.load(a.init_from)
+        cfg = ck["cfg"]
+        model = LlamaForCausalLM(cfg)
+        model.load_state_dict(ck["state"])
+        print("init from %s (step %s)" % (a.init_from, ck.get("step", "final")), flush=True)
     print("model: %d parameters, config %s" % (model.num_params(), json.dumps(cfg)), flush=True)
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]

@@ -67,17 +67,18 @@ struct Work {
 };
 
 // Picks an operand for `op` applied to v at difficulty d; returns false if op does not fit.
+// Levels 1-3 keep operands small (a small model can learn these facts); level 4 goes larger.
 bool pick_operand(Rng& rng, long long v, char op, int d, long long& b) {
   bool big = d >= 4;
   switch (op) {
-    case '+': b = rng.range(1, big ? 60 : 30); return true;
+    case '+': b = rng.range(1, big ? 60 : 20); return v <= (big ? 400 : 80);
     case '-':
       if (v < 2) return false;
-      b = rng.range(1, std::min<long long>(v - 1, big ? 60 : 30));
+      b = rng.range(1, std::min<long long>(v - 1, big ? 60 : 20));
       return true;
     case '*':
-      if (v > (big ? 40 : 15) || v < 1) return false;
-      b = rng.range(2, big ? 9 : 6);
+      if (v > (big ? 40 : 12) || v < 1) return false;
+      b = rng.range(2, big ? 9 : 5);
       return true;
     case '/':
     case '%':
@@ -90,7 +91,7 @@ bool pick_operand(Rng& rng, long long v, char op, int d, long long& b) {
 // ---- expression chains: "((a + b) x c) - d" ------------------------------------------------
 SynthSample arith_expr(Rng& rng, int d) {
   Work w;
-  long long v = rng.range(2, d >= 4 ? 99 : 40);
+  long long v = rng.range(2, d >= 4 ? 99 : 30);
   std::string expr = std::to_string(v);
   static const std::vector<char> kOps = {'+', '-', '*', '/', '%', '+', '-', '*'};
   for (int i = 0; i < d; ++i) {
@@ -118,7 +119,7 @@ SynthSample arith_story(Rng& rng, int d) {
   const std::string item = rng.pick(kItems);
   const std::string he = p.he;
   Work w;
-  long long v = rng.range(d >= 4 ? 10 : 2, d >= 4 ? 99 : 40);
+  long long v = rng.range(d >= 4 ? 10 : 2, d >= 4 ? 99 : 30);
   std::string text = std::string(p.name) + " has " + std::to_string(v) + " " + item + ".";
   std::string question = "How many " + item + " does " + p.name + " have now?";
   int left = d;
@@ -225,12 +226,12 @@ SynthSample arith_units(Rng& rng, int d) {
       user = std::string(u.thing) + " " + qty + u.tail + ". How many " + small + " is that?";
     } else if (d == 3) {
       if (rng.coin(50)) {
-        long long k = rng.range(1, 99);
+        long long k = rng.range(1, 40);
         user = std::string(u.thing) + " " + qty + u.tail + ". " + u.thing2 + " " + std::to_string(k) + " " + small +
                u.tail + ". How many " + small + " is that in total?";
         v = w.step(v, '+', k);
       } else {
-        long long k = rng.range(1, std::min<long long>(v - 1, 99));
+        long long k = rng.range(1, std::min<long long>(v - 1, 40));
         user = std::string(u.thing) + " " + qty + u.tail + ". " + u.thing2 + " " + std::to_string(k) + " " + small +
                u.tail + ". How many " + small + " more is the first?";
         v = w.step(v, '-', k);
@@ -251,7 +252,7 @@ SynthSample arith_units(Rng& rng, int d) {
 std::string small_expr(Rng& rng, int d, long long& value) {
   static const std::vector<char> kOps = {'+', '-', '*'};
   for (;;) {
-    long long a = rng.range(2, d >= 4 ? 60 : 30);
+    long long a = rng.range(2, d >= 4 ? 60 : 20);
     char op = rng.pick(kOps);
     long long b;
     if (!pick_operand(rng, a, op, d, b)) continue;
