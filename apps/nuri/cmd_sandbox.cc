@@ -2,6 +2,7 @@
 // Exit status: the program's own; 124 wall-clock limit; 128+N killed by signal N; 125 an error
 // of nuri's own (bad option, a layer that cannot be set up); 126 cannot execute; 127 not found.
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -159,6 +160,17 @@ int cmd_sandbox(int argc, char** argv) {
   if (program.empty() || program[0].empty()) return usage_error("no program given");
   if (auto st = nuri::sandbox::validate_policy(policy); !st.is_ok()) return usage_error(st.message());
 
+  for (const std::string& path : policy.rw_paths) {
+    // Unix permissions still apply inside: the program's host uid/gid is 65534.
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0) {
+      bool writable = (st.st_mode & S_IWOTH) || (st.st_uid == 65534 && (st.st_mode & S_IWUSR)) ||
+                      (st.st_gid == 65534 && (st.st_mode & S_IWGRP));
+      if (!writable)
+        std::fprintf(stderr, "nuri sandbox: warning: --rw %s is not writable by the sandbox's user (host uid 65534)\n",
+                     path.c_str());
+    }
+  }
   auto result = nuri::sandbox::run_sandboxed_fd(program, policy, STDIN_FILENO);
   if (!result.ok()) {
     std::fprintf(stderr, "nuri sandbox: %s\n", result.error().c_str());

@@ -194,6 +194,15 @@ void reset_signals() {
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
 }
 
+bool wait_go(int fd) {
+  char go = 0;
+  ssize_t n;
+  do {
+    n = ::read(fd, &go, 1);
+  } while (n < 0 && errno == EINTR);
+  return n == 1;
+}
+
 // The program: fds, session, limits, identity, no_new_privs, Landlock, seccomp, exec.
 [[noreturn]] void run_program(const ChildPlan& plan, int status_fd) {
   reset_signals();
@@ -336,14 +345,8 @@ void build_root(const ChildPlan& plan, int status_fd) {
   for (int fd : plan.close_in_child) ::close(fd);
   int status_fd = plan.status_write;
   ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-  // Wait until the supervisor has written the id maps and placed us in the cgroup; EOF means it died.
-  char go = 0;
-  ssize_t n;
-  do {
-    n = ::read(plan.go_read, &go, 1);
-  } while (n < 0 && errno == EINTR);
-  if (n != 1) ::_exit(125);
-  ::close(plan.go_read);
+  // Wait until the supervisor has written the id maps; EOF means it died.
+  if (!wait_go(plan.go_read)) ::_exit(125);
   // Expose nothing of nuri: non-dumpable (no ptrace, no /proc/1/mem or environ), argv and
   // environment memory wiped.
   if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) fail(status_fd, kStepDumpable, errno);
@@ -356,6 +359,9 @@ void build_root(const ChildPlan& plan, int status_fd) {
     build_root(plan, status_fd);
   }
   ::umask(022);
+  // ... and until it has moved us into the run's cgroup, before the program starts.
+  if (!wait_go(plan.go_read)) ::_exit(125);
+  ::close(plan.go_read);
   long pid = ::syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, 0);
   if (pid < 0) fail(status_fd, kStepFork, errno);
   if (pid == 0) run_program(plan, status_fd);

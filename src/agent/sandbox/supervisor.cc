@@ -82,10 +82,27 @@ Status make_pipe(Fds& fds, int out[2]) {
 
 void set_nonblock(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
+// The whole file with one read() per 64 KiB (istreambuf_iterator is byte by byte).
+bool read_small_file(const std::string& path, std::string* out) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return false;
+  out->clear();
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ::close(fd);
+      return n == 0;
+    }
+    out->append(buf, static_cast<size_t>(n));
+  }
+}
+
 // arg_start arg_end env_start env_end: fields 48..51 of /proc/self/stat.
 void own_arg_env(ChildPlan& plan) {
-  std::ifstream in("/proc/self/stat");
-  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string s;
+  if (!read_small_file("/proc/self/stat", &s)) return;
   size_t p = s.rfind(')');
   if (p == std::string::npos) return;
   std::istringstream rest(s.substr(p + 2));
@@ -101,8 +118,8 @@ void own_arg_env(ChildPlan& plan) {
 }
 
 // Adds the bind (or symlink) of host path `host` at the same path under the staging root.
-Status add_host_entry(Fds& fds, std::vector<MountOp>& ops, const std::string& staging, const std::string& host,
-                      bool read_only, bool required) {
+Status add_host_entry(std::vector<MountOp>& ops, const std::string& staging, const std::string& host,
+                      bool read_only, bool required, bool copy_small = false) {
   struct stat st {};
   if (::lstat(host.c_str(), &st) != 0) {
     if (!required) return Status::ok();
@@ -123,6 +140,16 @@ Status add_host_entry(Fds& fds, std::vector<MountOp>& ops, const std::string& st
   }
   op.source = host;
   op.kind = S_ISDIR(st.st_mode) ? MountOp::kBindDir : MountOp::kBindFile;
+  // Small world-readable system files are copied into the root tmpfs: a write is much cheaper
+  // than a bind mount (and its teardown).
+  if (copy_small && S_ISREG(st.st_mode) && (st.st_mode & S_IROTH) && st.st_size <= (256 << 10)) {
+    std::string data;
+    if (read_small_file(host, &data)) {
+      op.kind = MountOp::kWriteFile;
+      op.link_target = std::move(data);
+      op.source.clear();
+    }
+  }
   ops.push_back(std::move(op));
   return Status::ok();
 }
@@ -168,6 +195,9 @@ Result<SandboxOutcome> supervise(const std::vector<std::string>& argv, const San
   SandboxOutcome out;
   SandboxLayers& L = out.layers;
   const auto t_enter = Clock::now();
+  // fds 0-2 must be open, or a pipe created below could land on them and be clobbered by dup2.
+  for (int fd = 0; fd <= 2; ++fd)
+    if (::fcntl(fd, F_GETFD) < 0) ::open("/dev/null", O_RDWR);
   Fds fds;
   ChildPlan plan;
 
@@ -211,13 +241,13 @@ Result<SandboxOutcome> supervise(const std::vector<std::string>& argv, const San
   const std::string& S = plan.staging;
   plan.root_tmpfs_opts = "mode=0755,size=4m,nr_inodes=4096";
   const unsigned fs_uid = kInsideUid, fs_gid = kInsideGid;  // rewritten below without a user ns
-  for (const char* d : kSystemDirs) NURI_TRY(add_host_entry(fds, plan.ops, S, std::string("/") + d, true, d == kSystemDirs[0]));
+  for (const char* d : kSystemDirs) NURI_TRY(add_host_entry(plan.ops, S, std::string("/") + d, true, d == kSystemDirs[0]));
   MountOp etc;
   etc.kind = MountOp::kMkdir;
   etc.target = S + "/etc";
   etc.what = "/etc";
   plan.ops.push_back(etc);
-  for (const char* e : kEtcEntries) NURI_TRY(add_host_entry(fds, plan.ops, S, std::string("/etc/") + e, true, false));
+  for (const char* e : kEtcEntries) NURI_TRY(add_host_entry(plan.ops, S, std::string("/etc/") + e, true, false, true));
   plan.ops.push_back(write_op(S, "/etc/passwd",
                               "root:x:0:0:root:/root:/usr/sbin/nologin\n"
                               "sandbox:x:1000:1000:sandbox:/scratch:/bin/sh\n"
@@ -248,7 +278,7 @@ Result<SandboxOutcome> supervise(const std::vector<std::string>& argv, const San
   plan.root_proc = S + "/proc";
   plan.root_proc_sys = S + "/proc/sys";
   plan.root_max_userns = S + "/proc/sys/user/max_user_namespaces";
-  for (const auto& g : grants) NURI_TRY(add_host_entry(fds, plan.grant_ops, S, g.first, g.second, true));
+  for (const auto& g : grants) NURI_TRY(add_host_entry(plan.grant_ops, S, g.first, g.second, true));
   for (MountOp& op : plan.grant_ops)
     if (op.kind == MountOp::kSymlink) return Error("sandbox: granted path " + op.what + " is a symbolic link");
 
@@ -350,7 +380,7 @@ Result<SandboxOutcome> supervise(const std::vector<std::string>& argv, const San
   const auto t0 = Clock::now();
   // NURI_SANDBOX_TRACE=1: timings of the start-up steps on stderr (for the start-up benchmark).
   const bool trace = std::getenv("NURI_SANDBOX_TRACE") != nullptr;
-  if (trace) std::fprintf(stderr, "[sandbox] %8.3f ms prepared\n", -std::chrono::duration<double, std::milli>(t0 - t_enter).count());
+  if (trace) std::fprintf(stderr, "[sandbox] %8.3f ms prepared\n", std::chrono::duration<double, std::milli>(t0 - t_enter).count());
   auto tr = [&](const char* what) {
     if (trace) std::fprintf(stderr, "[sandbox] %8.3f ms %s\n", std::chrono::duration<double, std::milli>(Clock::now() - t0).count(), what);
   };
@@ -391,17 +421,21 @@ Result<SandboxOutcome> supervise(const std::vector<std::string>& argv, const San
                                  ": " + std::strerror(err)));
     }
   }
+  // Two go bytes: the first once the id maps are written (the init builds the root file system
+  // meanwhile), the second once it is in the cgroup (a cgroup v1 move can wait for an RCU grace
+  // period; the init waits for it only before it starts the program).
+  auto send_go = [&]() -> bool {
+    char b = 1;
+    return ::write(go[1], &b, 1) == 1;
+  };
   tr("maps");
+  if (!send_go()) return abort_child(Error("sandbox: cannot start the sandbox's init"));
   if (have_cgroup) {
     Status st = cgroup.add(static_cast<pid_t>(pid));
     if (!st.is_ok()) return abort_child(Error("sandbox: " + st.message()));
   }
-  {
-    char b = 1;
-    if (::write(go[1], &b, 1) != 1) return abort_child(Error("sandbox: cannot start the sandbox's init"));
-    fds.close(go[1]);
-  }
-
+  if (!send_go()) return abort_child(Error("sandbox: cannot start the sandbox's init"));
+  fds.close(go[1]);
   tr("go");
   // ---- Report what is enforced.
   L.namespaces = {"pid", "mount", "network", "ipc", "uts", "cgroup"};
