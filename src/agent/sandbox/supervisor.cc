@@ -580,7 +580,13 @@ Result<SandboxOutcome> supervise(const std::vector<std::string>& argv, const San
   out.wall_ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
   out.cpu_ms = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
   out.peak_rss_kib = static_cast<uint64_t>(ru.ru_maxrss);
-  if (have_cgroup) out.memory_exceeded = cgroup.oom_kills() > 0;
+  if (have_cgroup && cgroup.has_memory()) {
+    out.memory_exceeded = cgroup.oom_kills() > 0;
+  } else {
+    // RLIMIT_AS only: an allocation that fails leaves no trace; a peak RSS near the limit is the
+    // best evidence the limit was what stopped the program.
+    out.memory_exceeded = out.peak_rss_kib * 1024.0 >= 0.85 * static_cast<double>(policy.memory_bytes);
+  }
   cgroup.destroy();
   tr("cgroup removed");
 
