@@ -83,8 +83,9 @@ Value Interp::global(const std::string& name) {
   }
   if (name == "namespace" || name == "dict") {
     bool ns = name == "namespace";
-    return Value::function(name, [ns](Args& a) {
+    return Value::function(name, [this, ns](Args& a) {
       Value d = ns ? Value::new_namespace() : Value::new_dict();
+      if (ns) track(d);
       for (auto& p : a.pos) {
         if (p.is_dict()) for (auto& kv : p.dict->items) d.dict->set(kv.first, kv.second);
         else for (auto& pair : iterate(p)) {

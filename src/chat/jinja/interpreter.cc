@@ -20,6 +20,11 @@ struct DepthGuard {
 Interp::Interp(const Program& program, std::tm now, Limits limits)
     : program_(program), now_(now), limits_(limits) {}
 
+Interp::~Interp() {
+  for (auto& s : captured_) s->vars.clear();
+  for (auto& d : objects_) d->items.clear();
+}
+
 std::string Interp::render(const Value& context) {
   scope_ = std::make_shared<Scope>();
   if (context.is_dict())
@@ -196,6 +201,7 @@ Interp::Flow Interp::exec_for(const Node& n) {
 
 Value Interp::make_macro(const Node& n, ScopePtr closure, const std::string& name) {
   const Node* node = &n;
+  captured_.push_back(closure);
   Value v = Value::function(name, [this, node, closure, name](Args& args) {
     return call_macro(*node, closure, name, args);
   });

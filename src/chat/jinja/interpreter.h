@@ -24,6 +24,11 @@ struct Limits {
 class Interp {
  public:
   Interp(const Program& program, std::tm now, Limits limits);
+  // Breaks the reference cycles macros and namespaces can form (a scope holding a macro that
+  // holds the scope), so nothing outlives the render.
+  ~Interp();
+  Interp(const Interp&) = delete;
+  Interp& operator=(const Interp&) = delete;
   // Renders with `context` (a dict) as the template's globals. Throws JinjaError.
   std::string render(const Value& context);
 
@@ -36,6 +41,7 @@ class Interp {
   Value call_method(const Value& obj, const std::string& name, Args& args);
   Value global(const std::string& name);
   const std::tm& now() const { return now_; }
+  void track(const Value& v) { if (v.is_dict()) objects_.push_back(v.dict); }
 
  private:
   struct Scope {
@@ -79,6 +85,8 @@ class Interp {
   Limits limits_;
   ScopePtr scope_;
   std::string* out_ = nullptr;
+  std::vector<ScopePtr> captured_;                 // scopes closed over by macros
+  std::vector<std::shared_ptr<DictData>> objects_;  // namespaces created while rendering
   int depth_ = 0;
   int64_t steps_ = 0;
 };
