@@ -76,7 +76,9 @@ TEST(Safetensors, MalformedFilesGiveErrors) {
     ASSERT_TRUE(write_file(p, bad[i]).is_ok());
     auto st = Safetensors::open(p);
     EXPECT_FALSE(st.ok()) << "case " << i;
-    if (!st.ok()) EXPECT_NE(st.error().find("nuri_bad.safetensors"), std::string::npos) << st.error();
+    if (!st.ok()) {
+      EXPECT_NE(st.error().find("nuri_bad.safetensors"), std::string::npos) << st.error();
+    }
   }
 }
 
