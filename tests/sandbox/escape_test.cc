@@ -363,8 +363,11 @@ std::vector<Attempt> build_attempts() {
     a.check = [](const SbRun& r) {
       // With a memory cgroup the OOM killer ends it (137); with RLIMIT_AS only, the allocation
       // fails (MemoryError, exit 1). Either way the report says the memory limit was hit.
-      if (r.report["layers"]["cgroup"].is_null()) EXPECT_EQ(r.status, 1);
-      else EXPECT_EQ(r.status, 137);
+      if (r.report["layers"]["cgroup"].is_null()) {
+        EXPECT_EQ(r.status, 1);
+      } else {
+        EXPECT_EQ(r.status, 137);
+      }
       EXPECT_TRUE(r.report.value("memory_exceeded", false)) << r.report.dump();
     };
     v.push_back(a);

@@ -1,6 +1,9 @@
 // tests/sandbox/options_test.cc — bad options give one line and exit 125; exec failures give
 // 126/127; a missing layer is refused unless --allow-weaker (and then reported); the library's
 // policy validation. SbRun under the asan preset too (the nuri binary is then ASan/UBSan-built).
+#include <atomic>
+#include <thread>
+
 #include "nuri/sandbox.h"
 #include "sandbox_test_util.h"
 
@@ -130,6 +133,25 @@ TEST(SandboxOptions, LibraryValidatesPolicy) {
   EXPECT_EQ(r->stdout_data, "through the library\n");
   EXPECT_EQ(r->shell_status(), 0);
   EXPECT_FALSE(r->layers.namespaces.empty());
+}
+
+// The agent calls the library from a multi-threaded process: runs from several threads at once
+// (the child after clone must not depend on the parent's other threads).
+TEST(SandboxOptions, LibraryRunsFromManyThreadsAtOnce) {
+  std::atomic<int> ok{0};
+  std::vector<std::thread> ts;
+  for (int t = 0; t < 4; ++t) {
+    ts.emplace_back([&ok, t] {
+      for (int i = 0; i < 3; ++i) {
+        nuri::sandbox::SandboxPolicy p;
+        std::string word = "t" + std::to_string(t) + "i" + std::to_string(i);
+        auto r = nuri::sandbox::run_sandboxed({"/bin/sh", "-c", "id -u; cat"}, p, word);
+        if (r.ok() && r->stdout_data == "1000\n" + word && r->shell_status() == 0) ++ok;
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(ok.load(), 12);
 }
 
 }  // namespace

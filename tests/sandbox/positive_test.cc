@@ -17,6 +17,9 @@ struct Program {
   std::string stdin_data;
   std::string must_contain;  // a value computed by hand, so both runs are also checked for sense
   int expect_status = 0;
+};
+
+struct Result2 {
   SbRun direct, boxed;
 };
 
@@ -113,37 +116,42 @@ TEST(SandboxPositive, OrdinaryProgramsPrintWhatTheyPrintUnsandboxed) {
   std::vector<Program> ps = programs();
   ASSERT_GE(ps.size(), 10u);
   const std::vector<std::string> env = {"LANG=C.UTF-8"};
+  std::vector<Result2> res(ps.size());
   std::atomic<size_t> next{0};
   auto worker = [&] {
     for (size_t i; (i = next++) < ps.size();) {
-      Program& p = ps[i];
+      const Program& p = ps[i];
       // Unsandboxed: in a private temp dir so relative writes stay out of the checkout.
       std::string dir = make_temp_dir("direct");
       std::vector<std::string> argv = {"/usr/bin/env", "-C", dir};
       argv.insert(argv.end(), p.argv.begin(), p.argv.end());
-      p.direct = run_argv(argv, p.stdin_data, env);
+      res[i].direct = run_argv(argv, p.stdin_data, env);
       remove_tree(dir);
-      p.boxed = sandbox({}, p.argv, p.stdin_data);
+      res[i].boxed = sandbox({}, p.argv, p.stdin_data);
     }
   };
   std::vector<std::thread> pool;
   for (int t = 0; t < 3; ++t) pool.emplace_back(worker);
   for (auto& t : pool) t.join();
-  for (const Program& p : ps) {
+  for (size_t i = 0; i < ps.size(); ++i) {
+    const Program& p = ps[i];
+    const Result2& pr = res[i];
     SCOPED_TRACE(p.name);
-    EXPECT_EQ(p.direct.status, p.expect_status) << p.direct.err;
-    EXPECT_EQ(p.boxed.status, p.expect_status) << p.boxed.err;
-    EXPECT_EQ(p.boxed.out, p.direct.out) << "sandbox stderr: " << p.boxed.err;
-    if (!p.must_contain.empty()) EXPECT_NE(p.boxed.out.find(p.must_contain), std::string::npos) << p.boxed.out;
-    ASSERT_TRUE(p.boxed.report.is_object());
-    EXPECT_FALSE(p.boxed.report["timed_out"].get<bool>());
-    EXPECT_FALSE(p.boxed.report["memory_exceeded"].get<bool>());
-    EXPECT_FALSE(p.boxed.report["output_truncated"].get<bool>());
-    EXPECT_TRUE(p.boxed.report["not_enforced"].empty() ||
-                p.boxed.report["not_enforced"] == nlohmann::json::array({"cgroup"}))
-        << p.boxed.report.dump();
-    std::printf("%-22s exit=%d bytes=%zu wall_ms=%.1f\n", p.name.c_str(), p.boxed.status, p.boxed.out.size(),
-                p.boxed.report["wall_ms"].get<double>());
+    EXPECT_EQ(pr.direct.status, p.expect_status) << pr.direct.err;
+    EXPECT_EQ(pr.boxed.status, p.expect_status) << pr.boxed.err;
+    EXPECT_EQ(pr.boxed.out, pr.direct.out) << "sandbox stderr: " << pr.boxed.err;
+    if (!p.must_contain.empty()) {
+      EXPECT_NE(pr.boxed.out.find(p.must_contain), std::string::npos) << pr.boxed.out;
+    }
+    ASSERT_TRUE(pr.boxed.report.is_object());
+    EXPECT_FALSE(pr.boxed.report["timed_out"].get<bool>());
+    EXPECT_FALSE(pr.boxed.report["memory_exceeded"].get<bool>());
+    EXPECT_FALSE(pr.boxed.report["output_truncated"].get<bool>());
+    EXPECT_TRUE(pr.boxed.report["not_enforced"].empty() ||
+                pr.boxed.report["not_enforced"] == nlohmann::json::array({"cgroup"}))
+        << pr.boxed.report.dump();
+    std::printf("%-22s exit=%d bytes=%zu wall_ms=%.1f\n", p.name.c_str(), pr.boxed.status, pr.boxed.out.size(),
+                pr.boxed.report["wall_ms"].get<double>());
   }
 }
 

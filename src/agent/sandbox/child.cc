@@ -10,7 +10,6 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
-#include <sys/fsuid.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -228,9 +227,11 @@ bool wait_go(int fd) {
   ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
   const unsigned uid = plan.in_user_ns ? kInsideUid : kHostUid;
   const unsigned gid = plan.in_user_ns ? kInsideGid : kHostGid;
-  if (::setgroups(0, nullptr) != 0) fail(status_fd, kStepIds, errno, 0);
-  if (::setresgid(gid, gid, gid) != 0) fail(status_fd, kStepIds, errno, 1);
-  if (::setresuid(uid, uid, uid) != 0) fail(status_fd, kStepIds, errno, 2);
+  // Raw system calls: glibc's wrappers would try to apply them to the parent's other threads
+  // (copied thread list, no such threads here) and could wait for them forever.
+  if (::syscall(SYS_setgroups, 0, nullptr) != 0) fail(status_fd, kStepIds, errno, 0);
+  if (::syscall(SYS_setresgid, gid, gid, gid) != 0) fail(status_fd, kStepIds, errno, 1);
+  if (::syscall(SYS_setresuid, uid, uid, uid) != 0) fail(status_fd, kStepIds, errno, 2);
   struct __user_cap_header_struct hdr {_LINUX_CAPABILITY_VERSION_3, 0};
   struct __user_cap_data_struct data[2] {};
   if (::syscall(SYS_capset, &hdr, data) != 0) fail(status_fd, kStepCaps, errno, -1);
@@ -276,8 +277,8 @@ void build_root(const ChildPlan& plan, int status_fd) {
   // Files made while building the root belong to the sandbox user (an unmapped owner could
   // not create them at all); the root is read-only before the program starts.
   if (plan.in_user_ns) {
-    ::setfsgid(kInsideGid);
-    ::setfsuid(kInsideUid);
+    ::syscall(SYS_setfsgid, kInsideGid);
+    ::syscall(SYS_setfsuid, kInsideUid);
   }
   const char* root = plan.staging.c_str();
   if (::mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, plan.root_tmpfs_opts.c_str()) != 0)
