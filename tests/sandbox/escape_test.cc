@@ -494,7 +494,9 @@ TEST_F(SandboxEscape, AllAttemptsFailAndHostIsUnchanged) {
     const SbRun& r = a.run;
     EXPECT_NE(r.status, 125) << "nuri error: " << r.err;
     EXPECT_EQ(r.out.find("ESCAPED"), std::string::npos) << r.out;
-    if (!a.expect_marker.empty()) EXPECT_NE(r.out.find(a.expect_marker), std::string::npos) << r.out << r.err;
+    if (!a.expect_marker.empty()) {
+      EXPECT_NE(r.out.find(a.expect_marker), std::string::npos) << r.out << r.err;
+    }
     for (const std::string* secret : {&h.project_secret, &h.home_secret, &h.env_secret}) {
       EXPECT_EQ(r.out.find(*secret), std::string::npos);
       EXPECT_EQ(r.err.find(*secret), std::string::npos);
