@@ -45,6 +45,13 @@
 //     environment of PATH=/usr/local/bin:/usr/bin:/bin, HOME=/scratch, LANG=C.UTF-8 plus the
 //     allow-listed variables.
 //
+// Grants: a --rw path is writable only where Unix permissions let host uid/gid 65534 write
+// (nuri never changes host permissions or ownership); `nuri sandbox` warns when it cannot.
+// Environment knobs (tests and diagnosis only): NURI_SANDBOX_SIMULATE_MISSING=landlock,seccomp,
+// userns,cgroup pretends layers are missing (so the refusal / --allow-weaker paths can be tested:
+// it can only make nuri refuse or, with allow_weaker, run weaker and say so);
+// NURI_SANDBOX_TRACE=1 prints start-up step timings to stderr.
+//
 // Non-goals: persistent containers, images, GPU access, multi-architecture filters (x86-64 only).
 // Invariants: after run_sandboxed returns, no process it started is alive; captured stdout and
 // stderr are each at most policy.max_output_bytes; only fds 0, 1, 2 reach the program.
