@@ -1,0 +1,184 @@
+// nuri/engine.h — continuous-batching generation engine: the API the server, the agent and
+// third-party programs use to run many generations on one model at once.
+//
+// Purpose: one engine thread owns a model::Context with `n_parallel` sequences (slots). Callers
+// submit requests (prompt tokens, sampling parameters, stop strings, max tokens, n choices) from
+// any thread and read a stream of events (one per generated token, then one `done` per choice)
+// from the returned handle, or receive them through a callback. Every engine step runs ONE
+// batched forward over all active sequences: prompt chunks of newly admitted requests plus one
+// token for every generating choice. Waiting requests join between steps; a finished or
+// cancelled request frees its slots before the next step.
+//
+// Prefix reuse: a free slot keeps the KV of the tokens it last held. A new request takes the
+// slot (or copies from any slot) whose cached tokens share the longest prefix with its prompt
+// and only computes the rest. `n` choices prefill the prompt once and copy its KV to the other
+// choices' slots.
+//
+// Non-goals: HTTP, chat templates, tool calls (callers turn messages into prompt tokens);
+// paged KV or preemption (a request holds its n slots until it ends).
+//
+// Invariants: events of one choice arrive in order, and each choice ends with exactly one `done`
+// event; `text` of the events of a choice, concatenated, is the choice's final text (stop strings
+// are never emitted, even when they span tokens); a request's slots are free in the step after it
+// finishes or is cancelled; the engine never aborts on caller input (bad requests are refused by
+// submit()).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/status.h"
+#include "sampling/sampler.h"
+#include "tokenizer/tokenizer.h"
+
+namespace nuri::model {
+class Model;
+}
+
+namespace nuri::engine {
+
+struct EngineParams {
+  int32_t n_parallel = 4;   // slots: sequences decoded at once (a request with n choices takes n)
+  int32_t n_ctx = 0;        // positions per slot; 0: the model's training context, at most 4096
+  int32_t n_batch = 512;    // most tokens per step (prompt chunks are cut to fit)
+  int n_threads = 0;        // forward threads; 0: physical cores
+  int32_t max_queue = 64;   // waiting requests beyond which submit() refuses with kQueueFull
+  bool prefix_reuse = true;
+};
+
+enum class FinishReason { kNone, kStop, kLength, kCancelled, kError };
+const char* finish_reason_name(FinishReason r);  // "stop", "length", "cancelled", "error"
+
+struct TopLogprob {
+  int32_t token = 0;
+  float logprob = 0.f;
+};
+
+struct Event {
+  enum class Kind { kToken, kDone };
+  Kind kind = Kind::kToken;
+  int32_t choice = 0;
+  // kToken: the sampled token, its raw piece (render_special=false) and the text that became
+  // final with it (may be empty while a possible stop string or partial UTF-8 is held back, or
+  // hold text of earlier tokens). kDone: token = -1, text = any held text released at the end.
+  int32_t token = -1;
+  std::string piece;
+  std::string text;
+  // When the request asked for logprobs: log-softmax of the raw logits (temperature 1, before
+  // penalties and bias) for the chosen token and the `top_logprobs` most likely tokens.
+  float logprob = 0.f;
+  std::vector<TopLogprob> top;
+  // kDone only.
+  FinishReason finish = FinishReason::kNone;
+  std::string error;            // kError: what went wrong
+  int32_t n_generated = 0;      // tokens this choice generated (an end-of-generation token excluded)
+};
+
+struct Request {
+  std::vector<int32_t> prompt;  // at least one token
+  int32_t n_choices = 1;        // independent samples sharing the prompt's KV
+  int32_t max_tokens = -1;      // per choice; < 0: until the context is full
+  sampling::SamplerParams sampling;  // choice i samples with seed + i
+  std::vector<std::string> stop;     // generation ends before the first occurrence of any
+  int32_t top_logprobs = -1;    // < 0: no logprobs; else logprob of the chosen token + this many
+  bool ignore_eos = false;      // keep going past end-of-generation tokens
+  bool continuation = false;    // text continues visible text (keep the first token's leading space)
+  // Optional: receive events on the engine thread instead of the handle's queue. Must be quick
+  // and must not call back into the engine except RequestHandle::cancel().
+  std::function<void(const Event&)> on_event;
+};
+
+// One submitted request. Thread-safe.
+class RequestHandle {
+ public:
+  // Waits up to `timeout` for the next event; false on timeout (or when events go to on_event).
+  bool next(Event* ev, std::chrono::milliseconds timeout);
+  // Asks the engine to stop this request; its slots are freed at the next step and every
+  // unfinished choice gets a done event with FinishReason::kCancelled.
+  void cancel() { cancelled_.store(true); }
+  bool cancelled() const { return cancelled_.load(); }
+  bool finished() const { return finished_.load(); }  // every choice has its done event
+  uint64_t id() const { return id_; }
+  int32_t n_prompt_tokens() const { return n_prompt_; }
+  int32_t n_cached_tokens() const { return n_cached_.load(); }  // prompt tokens taken from the prefix cache
+
+ private:
+  friend class Engine;
+  friend struct EngineImpl;
+  void push(Event ev);
+  uint64_t id_ = 0;
+  int32_t n_prompt_ = 0;
+  std::atomic<int32_t> n_cached_{0};
+  std::atomic<bool> cancelled_{false};
+  std::atomic<bool> finished_{false};
+  std::function<void(const Event&)> on_event_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Event> events_;
+};
+
+struct EngineStats {
+  uint64_t requests_submitted = 0;
+  uint64_t requests_finished = 0;   // including cancelled
+  uint64_t requests_cancelled = 0;
+  uint64_t requests_rejected = 0;   // refused by submit()
+  uint64_t prompt_tokens = 0;       // prompt tokens of admitted requests
+  uint64_t prompt_tokens_cached = 0;  // of which taken from the prefix cache
+  uint64_t generated_tokens = 0;
+  uint64_t steps = 0;               // batched forwards
+  int32_t queue_length = 0;         // waiting to be admitted
+  int32_t requests_active = 0;      // admitted, not finished
+  int32_t slots_total = 0;
+  int32_t slots_busy = 0;
+  int64_t kv_cells_busy = 0;        // KV positions held by busy slots
+  int64_t kv_cells_cached = 0;      // KV positions kept in free slots for prefix reuse
+  double tokens_per_second = 0;     // generated tokens/s over the last ~10 s
+};
+
+enum class SubmitCode { kOk, kInvalid, kQueueFull, kShutdown };
+
+struct SubmitResult {
+  SubmitCode code = SubmitCode::kOk;
+  std::string message;  // why it was refused
+  std::shared_ptr<RequestHandle> handle;
+};
+
+struct EngineImpl;
+
+class Engine {
+ public:
+  // Creates the context (n_parallel sequences of n_ctx positions) and starts the engine thread.
+  static Result<std::unique_ptr<Engine>> create(std::shared_ptr<const model::Model> model,
+                                                tokenizer::Tokenizer tokenizer, EngineParams params);
+  ~Engine();  // cancels everything and joins the engine thread
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Validates and queues a request. Refuses (never aborts): empty prompt, prompt (+ max_tokens)
+  // beyond n_ctx, n_choices outside [1, n_parallel], top_logprobs > 20, token ids out of range,
+  // a full queue, a shut-down engine.
+  SubmitResult submit(Request req);
+  // Stops admitting work; cancels queued and active requests; joins the engine thread.
+  void shutdown();
+
+  EngineStats stats() const;
+  const tokenizer::Tokenizer& tokenizer() const;
+  int32_t n_ctx() const;
+  int32_t n_parallel() const;
+  int32_t n_vocab() const;
+
+ private:
+  explicit Engine(std::unique_ptr<EngineImpl> impl);
+  std::unique_ptr<EngineImpl> impl_;
+};
+
+}  // namespace nuri::engine

@@ -1,0 +1,515 @@
+// runtime/engine.cc — the continuous-batching engine (see include/nuri/engine.h).
+// One thread runs step(): admit queued requests into free slots (prefix reuse), build one batch
+// (one token per generating choice, then prompt chunks up to n_batch), decode it, sample every
+// output, emit events, free the slots of finished or cancelled requests.
+#include "nuri/engine.h"
+
+#include <algorithm>
+#include <random>
+#include <thread>
+
+#include "base/check.h"
+#include "base/log.h"
+#include "model/context.h"
+#include "runtime/choice_text.h"
+
+namespace nuri::engine {
+
+const char* finish_reason_name(FinishReason r) {
+  switch (r) {
+    case FinishReason::kStop: return "stop";
+    case FinishReason::kLength: return "length";
+    case FinishReason::kCancelled: return "cancelled";
+    case FinishReason::kError: return "error";
+    case FinishReason::kNone: break;
+  }
+  return "none";
+}
+
+bool RequestHandle::next(Event* ev, std::chrono::milliseconds timeout) {
+  std::unique_lock lk(mu_);
+  if (!cv_.wait_for(lk, timeout, [&] { return !events_.empty(); })) return false;
+  *ev = std::move(events_.front());
+  events_.pop_front();
+  return true;
+}
+
+void RequestHandle::push(Event ev) {
+  if (on_event_) {
+    on_event_(ev);
+    return;
+  }
+  {
+    std::lock_guard lk(mu_);
+    events_.push_back(std::move(ev));
+  }
+  cv_.notify_all();
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Slot {
+  int32_t seq = 0;
+  std::vector<int32_t> cached;  // tokens whose KV the sequence holds (== Context::seq_len)
+  bool busy = false;
+  uint64_t last_used = 0;
+};
+
+struct ChoiceState {
+  int32_t slot = -1;
+  std::unique_ptr<sampling::Sampler> sampler;
+  std::unique_ptr<ChoiceText> text;
+  int32_t last_token = -1;  // sampled, to be fed in the next step
+  int32_t n_gen = 0;
+  int32_t out = -1;         // logits row of this step
+  bool done = false;
+};
+
+struct Active {
+  std::shared_ptr<RequestHandle> h;
+  Request req;
+  std::vector<ChoiceState> choices;
+  int32_t n_past = 0;       // prompt tokens in the primary slot's KV
+  bool prefilling = true;
+  int32_t prompt_out = -1;  // logits row of the last prompt token, the step it is decoded
+  int32_t n_open = 0;       // choices not done
+};
+
+struct Queued {
+  std::shared_ptr<RequestHandle> h;
+  Request req;
+};
+
+size_t common_prefix(const std::vector<int32_t>& a, const std::vector<int32_t>& b) {
+  const size_t n = std::min(a.size(), b.size());
+  size_t i = 0;
+  while (i < n && a[i] == b[i]) ++i;
+  return i;
+}
+
+}  // namespace
+
+struct EngineImpl {
+  std::shared_ptr<const model::Model> model;
+  tokenizer::Tokenizer tok;
+  EngineParams params;
+  std::unique_ptr<model::Context> ctx;
+  int32_t n_vocab = 0;
+
+  // Shared with submitters (mu).
+  mutable std::mutex mu;
+  std::condition_variable cv;
+  std::deque<Queued> queue;
+  bool stopping = false;
+  uint64_t next_id = 1;
+  EngineStats st;  // counters and the last published gauges
+  std::deque<std::pair<Clock::time_point, uint64_t>> rate;  // (time, generated_tokens) per step
+
+  // Engine thread only.
+  std::vector<Slot> slots;
+  std::vector<std::unique_ptr<Active>> active;
+  uint64_t tick = 0;
+  std::vector<model::BatchToken> batch;
+  std::thread thread;
+
+  void loop();
+  void admit(Queued q);
+  void finish_choice(Active& a, ChoiceState& c, FinishReason why, std::string text, std::string error = {});
+  void sample_choice(Active& a, ChoiceState& c, const float* row);
+  void step();
+  void publish();
+  int32_t free_slots() const {
+    int32_t n = 0;
+    for (const auto& s : slots) n += s.busy ? 0 : 1;
+    return n;
+  }
+};
+
+Engine::Engine(std::unique_ptr<EngineImpl> impl) : impl_(std::move(impl)) {}
+Engine::~Engine() { shutdown(); }
+
+Result<std::unique_ptr<Engine>> Engine::create(std::shared_ptr<const model::Model> model, tokenizer::Tokenizer tok,
+                                               EngineParams params) {
+  if (!model) return Error("engine: no model");
+  if (params.n_parallel < 1 || params.n_parallel > 256)
+    return Error("engine: parallel must be in [1, 256], got " + std::to_string(params.n_parallel));
+  const auto& cfg = model->config();
+  if (params.n_ctx <= 0) params.n_ctx = std::min<int32_t>(cfg.n_ctx_train > 0 ? cfg.n_ctx_train : 2048, 4096);
+  if (params.n_ctx < 8) return Error("engine: context must be at least 8 positions, got " + std::to_string(params.n_ctx));
+  params.n_batch = std::max(params.n_batch, params.n_parallel);
+  if (params.max_queue < 0) params.max_queue = 0;
+  auto impl = std::make_unique<EngineImpl>();
+  impl->model = model;
+  impl->tok = std::move(tok);
+  impl->params = params;
+  impl->n_vocab = cfg.n_vocab;
+  model::ContextParams cp;
+  cp.n_ctx = params.n_ctx;
+  cp.n_seq = params.n_parallel;
+  cp.n_batch = std::min(params.n_batch, 512);
+  cp.n_threads = params.n_threads;
+  NURI_ASSIGN_OR_RETURN(impl->ctx, model::Context::create(model, cp));
+  impl->slots.resize(params.n_parallel);
+  for (int32_t i = 0; i < params.n_parallel; ++i) impl->slots[i].seq = i;
+  impl->st.slots_total = params.n_parallel;
+  EngineImpl* p = impl.get();
+  impl->thread = std::thread([p] { p->loop(); });
+  return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+void Engine::shutdown() {
+  if (!impl_) return;
+  {
+    std::lock_guard lk(impl_->mu);
+    impl_->stopping = true;
+  }
+  impl_->cv.notify_all();
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+const tokenizer::Tokenizer& Engine::tokenizer() const { return impl_->tok; }
+int32_t Engine::n_ctx() const { return impl_->params.n_ctx; }
+int32_t Engine::n_parallel() const { return impl_->params.n_parallel; }
+int32_t Engine::n_vocab() const { return impl_->n_vocab; }
+
+SubmitResult Engine::submit(Request req) {
+  SubmitResult r;
+  auto refuse = [&](SubmitCode code, std::string msg) {
+    r.code = code;
+    r.message = std::move(msg);
+    std::lock_guard lk(impl_->mu);
+    ++impl_->st.requests_rejected;
+    return r;
+  };
+  const int32_t P = static_cast<int32_t>(req.prompt.size());
+  const int32_t n_ctx = impl_->params.n_ctx;
+  if (P == 0) return refuse(SubmitCode::kInvalid, "the prompt is empty");
+  for (int32_t t : req.prompt)
+    if (t < 0 || t >= impl_->n_vocab)
+      return refuse(SubmitCode::kInvalid, "prompt token id " + std::to_string(t) + " is outside the vocabulary [0, " +
+                                              std::to_string(impl_->n_vocab) + ")");
+  if (P >= n_ctx)
+    return refuse(SubmitCode::kInvalid, "this model's context is " + std::to_string(n_ctx) + " tokens, but the prompt has " +
+                                            std::to_string(P) + " tokens");
+  if (req.max_tokens >= 0 && static_cast<int64_t>(P) + req.max_tokens > n_ctx)
+    return refuse(SubmitCode::kInvalid, "this model's context is " + std::to_string(n_ctx) + " tokens, but " +
+                                            std::to_string(P) + " prompt tokens + max_tokens " +
+                                            std::to_string(req.max_tokens) + " exceed it");
+  if (req.n_choices < 1 || req.n_choices > impl_->params.n_parallel)
+    return refuse(SubmitCode::kInvalid, "n must be between 1 and " + std::to_string(impl_->params.n_parallel) +
+                                            " (the server's parallel slots), got " + std::to_string(req.n_choices));
+  if (req.top_logprobs > 20) return refuse(SubmitCode::kInvalid, "top_logprobs must be at most 20");
+  auto h = std::make_shared<RequestHandle>();
+  h->n_prompt_ = P;
+  h->on_event_ = std::move(req.on_event);
+  {
+    std::lock_guard lk(impl_->mu);
+    if (impl_->stopping) {
+      ++impl_->st.requests_rejected;
+      r.code = SubmitCode::kShutdown;
+      r.message = "the engine is shutting down";
+      return r;
+    }
+    if (static_cast<int32_t>(impl_->queue.size()) >= impl_->params.max_queue) {
+      ++impl_->st.requests_rejected;
+      r.code = SubmitCode::kQueueFull;
+      r.message = "the server is busy (" + std::to_string(impl_->queue.size()) + " requests waiting); retry later";
+      return r;
+    }
+    h->id_ = impl_->next_id++;
+    ++impl_->st.requests_submitted;
+    impl_->queue.push_back({h, std::move(req)});
+    impl_->st.queue_length = static_cast<int32_t>(impl_->queue.size());
+  }
+  impl_->cv.notify_all();
+  r.handle = std::move(h);
+  return r;
+}
+
+EngineStats Engine::stats() const {
+  std::lock_guard lk(impl_->mu);
+  EngineStats s = impl_->st;
+  s.queue_length = static_cast<int32_t>(impl_->queue.size());
+  const auto now = Clock::now();
+  const auto& rate = impl_->rate;
+  s.tokens_per_second = 0;
+  if (!rate.empty()) {
+    // The window ends now (an idle engine decays to 0) and starts at the oldest sample kept.
+    const double span = std::chrono::duration<double>(now - rate.front().first).count();
+    if (span > 0.05) s.tokens_per_second = static_cast<double>(s.generated_tokens - rate.front().second) / span;
+  }
+  return s;
+}
+
+void EngineImpl::admit(Queued q) {
+  auto a = std::make_unique<Active>();
+  a->h = std::move(q.h);
+  a->req = std::move(q.req);
+  const auto& P = a->req.prompt;
+  const int32_t n = a->req.n_choices;
+  // Free slots, least recently used first (their caches are the least likely to be wanted).
+  std::vector<int32_t> free;
+  for (int32_t i = 0; i < static_cast<int32_t>(slots.size()); ++i)
+    if (!slots[i].busy) free.push_back(i);
+  std::sort(free.begin(), free.end(), [&](int32_t x, int32_t y) { return slots[x].last_used < slots[y].last_used; });
+  NURI_CHECK(static_cast<int32_t>(free.size()) >= n);
+
+  // Longest cached prefix: in a free slot (reuse in place) or in any slot (copy its KV).
+  const size_t cap = P.size() - 1;  // the last prompt token is always decoded, for its logits
+  int32_t primary = free.front();
+  size_t reuse = 0;
+  int32_t src = -1;
+  if (params.prefix_reuse) {
+    size_t best_free = 0, best_any = 0;
+    int32_t best_free_slot = -1, best_any_slot = -1;
+    for (int32_t i = 0; i < static_cast<int32_t>(slots.size()); ++i) {
+      const size_t l = std::min(common_prefix(slots[i].cached, P), cap);
+      if (!slots[i].busy && l > best_free) best_free = l, best_free_slot = i;
+      if (l > best_any) best_any = l, best_any_slot = i;
+    }
+    if (best_free_slot >= 0 && best_free >= best_any) {
+      primary = best_free_slot;
+      reuse = best_free;
+    } else if (best_any_slot >= 0 && best_any > 0) {
+      src = best_any_slot;
+      reuse = best_any;
+    }
+  }
+  std::vector<int32_t> chosen{primary};
+  for (int32_t s : free)
+    if (static_cast<int32_t>(chosen.size()) < n && s != primary) chosen.push_back(s);
+  if (src >= 0) {
+    ctx->seq_copy(slots[src].seq, slots[primary].seq, static_cast<int32_t>(reuse));
+    slots[primary].cached.assign(slots[src].cached.begin(), slots[src].cached.begin() + reuse);
+  } else {
+    ctx->seq_truncate(slots[primary].seq, static_cast<int32_t>(reuse));
+    slots[primary].cached.resize(reuse);
+  }
+  for (size_t i = 1; i < chosen.size(); ++i) {
+    ctx->seq_clear(slots[chosen[i]].seq);
+    slots[chosen[i]].cached.clear();
+  }
+  a->n_past = static_cast<int32_t>(reuse);
+  a->h->n_cached_.store(a->n_past);
+  a->choices.resize(n);
+  a->n_open = n;
+  for (int32_t i = 0; i < n; ++i) {
+    auto& c = a->choices[i];
+    c.slot = chosen[i];
+    slots[c.slot].busy = true;
+    slots[c.slot].last_used = ++tick;
+    sampling::SamplerParams sp = a->req.sampling;
+    sp.seed += static_cast<uint64_t>(i) * 0x9E3779B97F4A7C15ull;
+    c.sampler = std::make_unique<sampling::Sampler>(n_vocab, sp);
+    for (int32_t t : P) c.sampler->accept(t);
+    c.text = std::make_unique<ChoiceText>(tok, a->req.stop, a->req.continuation);
+  }
+  st.prompt_tokens += P.size();
+  st.prompt_tokens_cached += reuse;
+  active.push_back(std::move(a));
+}
+
+void EngineImpl::finish_choice(Active& a, ChoiceState& c, FinishReason why, std::string text, std::string error) {
+  if (c.done) return;
+  c.done = true;
+  Slot& s = slots[c.slot];
+  s.busy = false;
+  s.last_used = ++tick;
+  Event ev;
+  ev.kind = Event::Kind::kDone;
+  ev.choice = static_cast<int32_t>(&c - a.choices.data());
+  ev.text = std::move(text);
+  ev.finish = why;
+  ev.error = std::move(error);
+  ev.n_generated = c.n_gen;
+  if (--a.n_open == 0) {
+    a.h->finished_.store(true);
+    std::lock_guard lk(mu);
+    ++st.requests_finished;
+    if (why == FinishReason::kCancelled) ++st.requests_cancelled;
+  }
+  a.h->push(std::move(ev));
+}
+
+void EngineImpl::sample_choice(Active& a, ChoiceState& c, const float* row) {
+  const int32_t t = c.sampler->sample(row);
+  c.sampler->accept(t);
+  if (tok.is_eog(t) && !a.req.ignore_eos) {
+    finish_choice(a, c, FinishReason::kStop, c.text->finish());
+    return;
+  }
+  ++c.n_gen;
+  {
+    std::lock_guard lk(mu);
+    ++st.generated_tokens;
+  }
+  Event ev;
+  ev.kind = Event::Kind::kToken;
+  ev.choice = static_cast<int32_t>(&c - a.choices.data());
+  ev.token = t;
+  ev.piece = tok.token_to_piece(t, /*render_special=*/false);
+  bool stopped = false;
+  ev.text = c.text->push(t, &stopped);
+  if (a.req.top_logprobs >= 0) {
+    RowLogprobs lp = row_logprobs(row, n_vocab, t, a.req.top_logprobs);
+    ev.logprob = lp.chosen;
+    for (auto [id, v] : lp.top) ev.top.push_back({id, v});
+  }
+  a.h->push(std::move(ev));
+  if (stopped) {
+    finish_choice(a, c, FinishReason::kStop, "");
+  } else if (a.req.max_tokens >= 0 && c.n_gen >= a.req.max_tokens) {
+    finish_choice(a, c, FinishReason::kLength, c.text->finish());
+  } else if (static_cast<int32_t>(slots[c.slot].cached.size()) >= params.n_ctx) {
+    finish_choice(a, c, FinishReason::kLength, c.text->finish());
+  } else {
+    c.last_token = t;
+  }
+}
+
+void EngineImpl::step() {
+  // Cancelled requests end first: their slots are free for this step's admissions.
+  for (auto& a : active)
+    if (a->h->cancelled())
+      for (auto& c : a->choices) finish_choice(*a, c, FinishReason::kCancelled, "");
+  std::erase_if(active, [](const auto& a) { return a->n_open == 0; });
+  {
+    std::lock_guard lk(mu);
+    for (auto it = queue.begin(); it != queue.end();) {
+      if (it->h->cancelled()) {
+        ++st.requests_finished;
+        ++st.requests_cancelled;
+        for (int32_t i = 0; i < it->req.n_choices; ++i) {
+          Event ev;
+          ev.kind = Event::Kind::kDone;
+          ev.choice = i;
+          ev.finish = FinishReason::kCancelled;
+          it->h->finished_.store(i + 1 == it->req.n_choices);
+          it->h->push(std::move(ev));
+        }
+        it = queue.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    while (!queue.empty() && free_slots() >= queue.front().req.n_choices) {
+      Queued q = std::move(queue.front());
+      queue.pop_front();
+      admit(std::move(q));
+    }
+  }
+  if (active.empty()) return;
+
+  // One token for every generating choice, then prompt chunks in admission order.
+  batch.clear();
+  int32_t n_out = 0;
+  for (auto& a : active) {
+    a->prompt_out = -1;
+    if (a->prefilling) continue;
+    for (auto& c : a->choices) {
+      c.out = -1;
+      if (c.done) continue;
+      Slot& s = slots[c.slot];
+      batch.push_back({c.last_token, static_cast<int32_t>(s.cached.size()), s.seq, true});
+      s.cached.push_back(c.last_token);
+      c.out = n_out++;
+    }
+  }
+  int32_t budget = params.n_batch - static_cast<int32_t>(batch.size());
+  for (auto& a : active) {
+    if (!a->prefilling || budget <= 0) continue;
+    const auto& P = a->req.prompt;
+    Slot& s = slots[a->choices[0].slot];
+    const int32_t m = std::min<int32_t>(budget, static_cast<int32_t>(P.size()) - a->n_past);
+    for (int32_t i = 0; i < m; ++i) {
+      const int32_t pos = a->n_past + i;
+      const bool last = pos + 1 == static_cast<int32_t>(P.size());
+      batch.push_back({P[pos], pos, s.seq, last});
+      s.cached.push_back(P[pos]);
+      if (last) a->prompt_out = n_out++;
+    }
+    a->n_past += m;
+    budget -= m;
+  }
+  if (batch.empty()) return;
+
+  Status status = ctx->decode(batch);
+  {
+    std::lock_guard lk(mu);
+    ++st.steps;
+  }
+  if (!status.is_ok()) {
+    NURI_LOG_ERROR("engine: %s", status.message().c_str());
+    for (auto& a : active)
+      for (auto& c : a->choices) {
+        slots[c.slot].cached.clear();
+        ctx->seq_clear(slots[c.slot].seq);
+        finish_choice(*a, c, FinishReason::kError, "", status.message());
+      }
+    active.clear();
+    return;
+  }
+  for (auto& a : active) {
+    if (a->prefilling) {
+      if (a->prompt_out < 0) continue;
+      a->prefilling = false;
+      const int32_t P = static_cast<int32_t>(a->req.prompt.size());
+      const Slot& primary = slots[a->choices[0].slot];
+      for (size_t i = 1; i < a->choices.size(); ++i) {
+        Slot& s = slots[a->choices[i].slot];
+        ctx->seq_copy(primary.seq, s.seq, P);
+        s.cached = primary.cached;
+      }
+      const float* row = ctx->logits(a->prompt_out);
+      for (auto& c : a->choices)
+        if (!c.done) sample_choice(*a, c, row);
+    } else {
+      for (auto& c : a->choices)
+        if (!c.done && c.out >= 0) sample_choice(*a, c, ctx->logits(c.out));
+    }
+  }
+  std::erase_if(active, [](const auto& a) { return a->n_open == 0; });
+}
+
+void EngineImpl::publish() {
+  std::lock_guard lk(mu);
+  st.requests_active = static_cast<int32_t>(active.size());
+  st.queue_length = static_cast<int32_t>(queue.size());
+  st.slots_busy = 0;
+  st.kv_cells_busy = st.kv_cells_cached = 0;
+  for (const auto& s : slots) {
+    st.slots_busy += s.busy ? 1 : 0;
+    (s.busy ? st.kv_cells_busy : st.kv_cells_cached) += ctx->seq_len(s.seq);
+  }
+  const auto now = Clock::now();
+  rate.emplace_back(now, st.generated_tokens);
+  while (rate.size() > 1 && now - rate.front().first > std::chrono::seconds(10)) rate.pop_front();
+}
+
+void EngineImpl::loop() {
+  while (true) {
+    {
+      std::unique_lock lk(mu);
+      if (active.empty()) cv.wait(lk, [&] { return stopping || !queue.empty(); });
+      if (stopping) break;
+    }
+    step();
+    publish();
+  }
+  // Shutting down: everything still queued or running ends as cancelled.
+  for (auto& a : active) {
+    a->h->cancel();
+    for (auto& c : a->choices) finish_choice(*a, c, FinishReason::kCancelled, "");
+  }
+  active.clear();
+  {
+    std::lock_guard lk(mu);
+    for (auto& q : queue) q.h->cancel();
+  }
+  step();  // drains the cancelled queue
+  publish();
+}
+
+}  // namespace nuri::engine

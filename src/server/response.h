@@ -1,0 +1,73 @@
+// server/response.h — OpenAI response bodies built from engine events.
+// Purpose: one Generation per HTTP request collects the engine's events of all choices and
+//   renders either SSE chunks (`data: {...}\n\n`, ending with `data: [DONE]\n\n`) as they come,
+//   or the final non-streaming body, in the chat.completion / text_completion shapes.
+// Non-goals: sockets, engine control (server.cc does both).
+// Invariants: every JSON text is valid UTF-8 (invalid bytes from a model are replaced); usage
+//   counts equal the engine's token counts.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "nuri/engine.h"
+#include "server/api.h"
+
+namespace nuri::server {
+
+class Generation {
+ public:
+  Generation(const ApiRequest& req, const tokenizer::Tokenizer& tok, std::string id, std::string model,
+             int32_t n_prompt_tokens, std::string echo_text);
+
+  // Streaming: the SSE text to send for this event (may be empty).
+  std::string on_event_sse(const engine::Event& ev);
+  // Streaming: after every choice is done: usage chunk (if asked) and `data: [DONE]`.
+  std::string final_sse();
+  // Non-streaming: accumulate; then render the whole body.
+  void on_event(const engine::Event& ev);
+  std::string final_body() const;
+
+  bool all_done() const { return n_done_ == static_cast<int32_t>(choices_.size()); }
+  int32_t completion_tokens() const;
+  bool any_error(std::string* message) const;
+
+ private:
+  struct Choice {
+    std::string text;
+    engine::FinishReason finish = engine::FinishReason::kNone;
+    std::string error;
+    int32_t n_gen = 0;
+    bool started = false;  // streaming: role delta sent
+    nlohmann::ordered_json lp_content = nlohmann::ordered_json::array();  // chat logprobs
+    nlohmann::ordered_json lp_tokens = nlohmann::ordered_json::array();   // completion logprobs
+    nlohmann::ordered_json lp_token_logprobs = nlohmann::ordered_json::array();
+    nlohmann::ordered_json lp_top = nlohmann::ordered_json::array();
+    nlohmann::ordered_json lp_offsets = nlohmann::ordered_json::array();
+    size_t offset = 0;  // text_offset of the next token
+  };
+  nlohmann::ordered_json chunk_base() const;
+  nlohmann::ordered_json usage() const;
+  // Logprobs of one token event, in this endpoint's shape (as a one-token piece).
+  nlohmann::ordered_json event_logprobs(const engine::Event& ev, Choice& c);
+  void add_logprobs(const engine::Event& ev, Choice& c);
+  static std::string finish_name(engine::FinishReason r);
+  static std::string sse(const nlohmann::ordered_json& j);
+
+  const ApiRequest& req_;
+  const tokenizer::Tokenizer& tok_;
+  std::string id_, model_;
+  int64_t created_;
+  int32_t n_prompt_;
+  std::string echo_;
+  std::vector<Choice> choices_;
+  int32_t n_done_ = 0;
+};
+
+// Dumps JSON, replacing invalid UTF-8.
+std::string dump_json(const nlohmann::ordered_json& j);
+
+}  // namespace nuri::server

@@ -1,0 +1,356 @@
+// server/server.cc — HTTP routes, authentication, streaming bridge to the engine, metrics.
+#include "server/server.h"
+
+#include <httplib.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <random>
+
+#include "base/log.h"
+#include "server/api.h"
+#include "server/response.h"
+
+namespace nuri::server {
+
+using json = nlohmann::ordered_json;
+using namespace std::chrono_literals;
+
+struct Server::Impl {
+  engine::Engine* engine;
+  chat::ChatTemplate tmpl;
+  std::mutex tmpl_mu;
+  std::string bos, eos;
+  ServerOptions opts;
+  httplib::Server http;
+  std::atomic<bool> stopping{false};
+  std::atomic<uint64_t> next_id{1};
+  uint64_t id_salt = 0;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+
+  std::mutex metrics_mu;
+  std::map<std::pair<std::string, int>, uint64_t> http_counts;  // (route, status) -> count
+
+  void routes();
+  void send_error(httplib::Response& res, const ApiError& e) {
+    res.status = e.status;
+    res.set_content(error_body(e), "application/json");
+  }
+  void handle_generate(Endpoint ep, const httplib::Request& req, httplib::Response& res);
+  std::string metrics_text();
+  std::string new_id(const char* prefix) {
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), "%s-%08llx%08llx", prefix, static_cast<unsigned long long>(id_salt & 0xffffffffu),
+                  static_cast<unsigned long long>(next_id.fetch_add(1)));
+    return buf;
+  }
+};
+
+Server::Server(engine::Engine* engine, chat::ChatTemplate tmpl, std::string bos_token, std::string eos_token,
+               ServerOptions opts)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->engine = engine;
+  impl_->tmpl = std::move(tmpl);
+  impl_->bos = std::move(bos_token);
+  impl_->eos = std::move(eos_token);
+  impl_->opts = std::move(opts);
+  impl_->id_salt = std::random_device{}();
+  impl_->routes();
+}
+
+Server::~Server() { stop(); }
+
+Result<int> Server::bind() {
+  auto& o = impl_->opts;
+  int port = o.port;
+  if (port == 0) {
+    port = impl_->http.bind_to_any_port(o.host);
+    if (port < 0) return Error("cannot listen on " + o.host + " (any port)");
+  } else if (!impl_->http.bind_to_port(o.host, port)) {
+    return Error("cannot listen on " + o.host + ":" + std::to_string(port) + " (in use, or not an address of this machine)");
+  }
+  return port;
+}
+
+Status Server::run() {
+  if (!impl_->http.listen_after_bind() && !impl_->stopping.load()) return Error("the HTTP server stopped unexpectedly");
+  return Status::ok();
+}
+
+void Server::stop() {
+  if (!impl_) return;
+  impl_->stopping.store(true);
+  impl_->http.stop();
+}
+
+void Server::Impl::routes() {
+  const int n_threads = opts.http_threads > 0 ? opts.http_threads : std::min(1024, engine->n_parallel() * 2 + 80);
+  http.new_task_queue = [n_threads] { return new httplib::ThreadPool(static_cast<size_t>(n_threads)); };
+  http.set_payload_max_length(opts.max_body_bytes);
+  http.set_keep_alive_timeout(5);
+  http.set_read_timeout(30);
+  http.set_write_timeout(30);
+
+  http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (opts.api_key.empty() || req.path.rfind("/v1/", 0) != 0) return httplib::Server::HandlerResponse::Unhandled;
+    const std::string auth = req.get_header_value("Authorization");
+    const std::string want = "Bearer " + opts.api_key;
+    if (auth != want) {
+      send_error(res, ApiError{401, auth.empty() ? "missing API key: send 'Authorization: Bearer KEY'" : "incorrect API key provided",
+                               "invalid_request_error", "", "invalid_api_key"});
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  http.set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    ApiError e;
+    e.status = res.status;
+    if (res.status == 404) {
+      e.message = "unknown request URL: " + req.method + " " + req.path;
+      e.code = "unknown_url";
+    } else if (res.status == 413) {
+      e.message = "request body is larger than " + std::to_string(opts.max_body_bytes) + " bytes";
+    } else {
+      e.message = "HTTP error " + std::to_string(res.status);
+      if (res.status >= 500) e.type = "server_error";
+    }
+    res.set_content(error_body(e), "application/json");
+    return httplib::Server::HandlerResponse::Handled;
+  }));
+  http.set_exception_handler([this](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+    std::string what = "internal error";
+    try {
+      if (ep) std::rethrow_exception(ep);
+    } catch (const std::exception& ex) {
+      what = std::string("internal error: ") + ex.what();
+    } catch (...) {
+    }
+    NURI_LOG_ERROR("serve: %s", what.c_str());
+    send_error(res, ApiError{500, what, "server_error", "", ""});
+  });
+  http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+    std::string route = req.path;
+    if (route != "/v1/chat/completions" && route != "/v1/completions" && route != "/v1/models" && route != "/health" &&
+        route != "/metrics")
+      route = "other";
+    std::lock_guard lk(metrics_mu);
+    ++http_counts[{route, res.status}];
+  });
+
+  http.Get("/health", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(R"({"status":"ok"})", "application/json");
+  });
+  http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(metrics_text(), "text/plain; version=0.0.4");
+  });
+  http.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
+    json m = {{"id", opts.model_id}, {"object", "model"}, {"created", 0}, {"owned_by", "nuri"},
+              {"meta", {{"n_ctx", engine->n_ctx()}, {"n_vocab", engine->n_vocab()}, {"n_parallel", engine->n_parallel()}}}};
+    json body = {{"object", "list"}, {"data", json::array({m})}};
+    res.set_content(dump_json(body), "application/json");
+  });
+  http.Post("/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) {
+    handle_generate(Endpoint::kChat, req, res);
+  });
+  http.Post("/v1/completions", [this](const httplib::Request& req, httplib::Response& res) {
+    handle_generate(Endpoint::kCompletion, req, res);
+  });
+}
+
+namespace {
+
+// The generation of one HTTP request, shared by the handler and the streaming provider.
+struct Job {
+  ApiRequest req;
+  std::shared_ptr<engine::RequestHandle> handle;
+  std::unique_ptr<Generation> gen;
+};
+
+}  // namespace
+
+void Server::Impl::handle_generate(Endpoint ep, const httplib::Request& hreq, httplib::Response& res) {
+  auto job = std::make_shared<Job>();
+  ApiError err;
+  if (!parse_request(ep, hreq.body, &job->req, &err)) return send_error(res, err);
+  ApiRequest& r = job->req;
+  const auto& tok = engine->tokenizer();
+
+  // Prompt tokens.
+  std::vector<int32_t> ids;
+  std::string echo_text;
+  if (ep == Endpoint::kChat) {
+    chat::ChatInputs in;
+    in.messages = r.messages;
+    in.tools = r.tools;
+    in.add_generation_prompt = true;
+    in.bos_token = bos;
+    in.eos_token = eos;
+    Result<std::string> text = Error("unset");
+    {
+      std::lock_guard lk(tmpl_mu);
+      text = tmpl.apply(in);
+    }
+    if (!text.ok()) return send_error(res, ApiError{400, "the chat template failed on these messages: " + text.error(),
+                                                    "invalid_request_error", "messages", "template_error"});
+    ids = tok.encode(*text, /*add_special=*/true, /*parse_special=*/true);
+    if (ids.size() >= 2 && ids[0] == tok.bos_id() && ids[1] == tok.bos_id()) ids.erase(ids.begin());
+  } else if (r.prompt_is_tokens) {
+    ids = r.prompt_tokens;
+    for (int32_t t : ids)
+      if (t >= engine->n_vocab())
+        return send_error(res, ApiError{400, "prompt token id " + std::to_string(t) + " is outside the vocabulary (" +
+                                                 std::to_string(engine->n_vocab()) + " tokens)",
+                                        "invalid_request_error", "prompt", "invalid_value"});
+    if (r.echo) echo_text = tok.decode(ids);
+  } else {
+    ids = tok.encode(r.prompt, /*add_special=*/true, /*parse_special=*/true);
+    if (r.echo) echo_text = r.prompt;
+  }
+  if (ids.empty()) {
+    if (tok.bos_id() >= 0) ids.push_back(tok.bos_id());
+    else if (tok.eos_id() >= 0) ids.push_back(tok.eos_id());
+    else return send_error(res, ApiError{400, "the prompt is empty", "invalid_request_error", "prompt", "invalid_value"});
+  }
+  const char* prompt_param = ep == Endpoint::kChat ? "messages" : "prompt";
+  const int64_t n_ctx = engine->n_ctx();
+  if (static_cast<int64_t>(ids.size()) >= n_ctx)
+    return send_error(res, ApiError{400, "this model's maximum context length is " + std::to_string(n_ctx) +
+                                             " tokens, but the prompt has " + std::to_string(ids.size()) + " tokens",
+                                    "invalid_request_error", prompt_param, "context_length_exceeded"});
+  if (r.max_tokens > 0 && static_cast<int64_t>(ids.size()) + r.max_tokens > n_ctx)
+    return send_error(res, ApiError{400, "this model's maximum context length is " + std::to_string(n_ctx) +
+                                             " tokens, but you requested " + std::to_string(ids.size() + r.max_tokens) +
+                                             " tokens (" + std::to_string(ids.size()) + " in the prompt, " +
+                                             std::to_string(r.max_tokens) + " for the completion)",
+                                    "invalid_request_error", "max_tokens", "context_length_exceeded"});
+  if (r.n > engine->n_parallel())
+    return send_error(res, ApiError{400, "'n' must be at most " + std::to_string(engine->n_parallel()) +
+                                             " (this server's --parallel slots), got " + std::to_string(r.n),
+                                    "invalid_request_error", "n", "invalid_value"});
+
+  engine::Request er;
+  er.prompt = std::move(ids);
+  er.n_choices = r.n;
+  er.max_tokens = r.max_tokens;
+  er.stop = r.stop;
+  er.top_logprobs = r.top_logprobs;
+  er.ignore_eos = r.ignore_eos;
+  er.continuation = r.echo;
+  sampling::SamplerParams& sp = er.sampling;
+  sp.temperature = r.temperature;
+  sp.top_k = r.top_k;
+  sp.top_p = r.top_p;
+  sp.min_p = r.min_p;
+  sp.typical_p = 1.0f;
+  sp.repeat_penalty = r.repeat_penalty;
+  sp.frequency_penalty = r.frequency_penalty;
+  sp.presence_penalty = r.presence_penalty;
+  sp.logit_bias = r.logit_bias;
+  if (r.seed) {
+    sp.seed = *r.seed;
+  } else {
+    std::random_device rd;
+    sp.seed = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  }
+  const int32_t n_prompt = static_cast<int32_t>(er.prompt.size());
+  engine::SubmitResult sr = engine->submit(std::move(er));
+  if (sr.code == engine::SubmitCode::kQueueFull)
+    return send_error(res, ApiError{503, sr.message, "server_error", "", "server_busy"});
+  if (sr.code == engine::SubmitCode::kShutdown)
+    return send_error(res, ApiError{503, sr.message, "server_error", "", "shutting_down"});
+  if (sr.code != engine::SubmitCode::kOk)
+    return send_error(res, ApiError{400, sr.message, "invalid_request_error", "", "invalid_value"});
+  job->handle = sr.handle;
+  job->gen = std::make_unique<Generation>(job->req, tok, new_id(ep == Endpoint::kChat ? "chatcmpl" : "cmpl"),
+                                          opts.model_id, n_prompt, echo_text);
+
+  if (!r.stream) {
+    engine::Event ev;
+    while (!job->gen->all_done()) {
+      if (stopping.load()) job->handle->cancel();
+      if (job->handle->next(&ev, 200ms)) job->gen->on_event(ev);
+    }
+    std::string message;
+    if (job->gen->any_error(&message))
+      return send_error(res, ApiError{500, "generation failed: " + message, "server_error", "", ""});
+    res.set_content(job->gen->final_body(), "application/json");
+    return;
+  }
+
+  res.set_header("Cache-Control", "no-cache");
+  res.set_header("X-Accel-Buffering", "no");
+  res.set_chunked_content_provider(
+      "text/event-stream",
+      [this, job](size_t, httplib::DataSink& sink) {
+        engine::Event ev;
+        while (true) {
+          if (stopping.load()) {
+            job->handle->cancel();
+            return false;
+          }
+          if (!job->handle->next(&ev, 100ms)) {
+            if (sink.is_writable && !sink.is_writable()) {
+              job->handle->cancel();
+              return false;
+            }
+            continue;
+          }
+          std::string out = job->gen->on_event_sse(ev);
+          const bool done = job->gen->all_done();
+          if (done) out += job->gen->final_sse();
+          if (!out.empty() && !sink.write(out.data(), out.size())) {
+            job->handle->cancel();  // the client went away: free its slots now
+            return false;
+          }
+          if (done) {
+            sink.done();
+            return true;
+          }
+        }
+      },
+      [job](bool) {
+        if (!job->handle->finished()) job->handle->cancel();
+      });
+}
+
+std::string Server::Impl::metrics_text() {
+  const engine::EngineStats s = engine->stats();
+  std::string o;
+  auto metric = [&](const char* name, const char* type, const char* help, double v) {
+    char buf[512];
+    std::snprintf(buf, sizeof(buf), "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type, name, v);
+    o += buf;
+  };
+  metric("nuri_requests_total", "counter", "Generation requests accepted by the engine.", s.requests_submitted);
+  metric("nuri_requests_finished_total", "counter", "Generation requests finished (including cancelled).", s.requests_finished);
+  metric("nuri_requests_cancelled_total", "counter", "Generation requests cancelled (client disconnected).", s.requests_cancelled);
+  metric("nuri_requests_rejected_total", "counter", "Generation requests refused by the engine (queue full, invalid).", s.requests_rejected);
+  metric("nuri_prompt_tokens_total", "counter", "Prompt tokens of admitted requests (tokens in).", s.prompt_tokens);
+  metric("nuri_prompt_tokens_cached_total", "counter", "Prompt tokens reused from the prefix cache.", s.prompt_tokens_cached);
+  metric("nuri_completion_tokens_total", "counter", "Generated tokens (tokens out).", s.generated_tokens);
+  metric("nuri_engine_steps_total", "counter", "Batched forward passes.", s.steps);
+  metric("nuri_queue_length", "gauge", "Requests waiting for a slot.", s.queue_length);
+  metric("nuri_requests_active", "gauge", "Requests holding slots.", s.requests_active);
+  metric("nuri_slots_total", "gauge", "Sequence slots (--parallel).", s.slots_total);
+  metric("nuri_slots_busy", "gauge", "Slots held by requests.", s.slots_busy);
+  metric("nuri_kv_cells_busy", "gauge", "KV positions held by busy slots.", static_cast<double>(s.kv_cells_busy));
+  metric("nuri_kv_cells_cached", "gauge", "KV positions kept in free slots for prefix reuse.", static_cast<double>(s.kv_cells_cached));
+  metric("nuri_tokens_per_second", "gauge", "Generated tokens per second over the last 10 s.", s.tokens_per_second);
+  metric("nuri_uptime_seconds", "gauge", "Seconds since the server started.",
+         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  o += "# HELP nuri_http_requests_total HTTP requests by route and status.\n# TYPE nuri_http_requests_total counter\n";
+  std::lock_guard lk(metrics_mu);
+  for (const auto& [key, n] : http_counts) {
+    char buf[256];
+    std::snprintf(buf, sizeof(buf), "nuri_http_requests_total{route=\"%s\",code=\"%d\"} %llu\n", key.first.c_str(), key.second,
+                  static_cast<unsigned long long>(n));
+    o += buf;
+  }
+  return o;
+}
+
+}  // namespace nuri::server
