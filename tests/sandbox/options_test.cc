@@ -135,6 +135,39 @@ TEST(SandboxOptions, LibraryValidatesPolicy) {
   EXPECT_FALSE(r->layers.namespaces.empty());
 }
 
+// If nuri itself is killed (SIGKILL, nothing to clean up), the sandbox dies with it.
+TEST(SandboxOptions, KillingNuriKillsTheSandbox) {
+  const std::string token = "nuri-kill-test-" + std::to_string(::getpid());
+  std::vector<std::string> argv = {nuri::test::nuri_binary(), "sandbox", "--time-limit", "60", "--", "/bin/sh", "-c",
+                                   "(setsid sh -c 'sleep 60; : " + token + "' &); sleep 60; : " + token};
+  std::vector<char*> av;
+  for (auto& a : argv) av.push_back(a.data());
+  av.push_back(nullptr);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int null = ::open("/dev/null", O_RDWR);
+    ::dup2(null, 0);
+    ::dup2(null, 1);
+    ::execv(av[0], av.data());
+    ::_exit(127);
+  }
+  ASSERT_GT(pid, 0);
+  bool started = false;
+  for (int i = 0; i < 100 && !started; ++i) {
+    ::usleep(50000);
+    started = processes_with(token).size() >= 2;  // the program and its daemon
+  }
+  ASSERT_TRUE(started);
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+  bool gone = false;
+  for (int i = 0; i < 100 && !gone; ++i) {
+    ::usleep(20000);
+    gone = processes_with(token).empty();
+  }
+  EXPECT_TRUE(gone) << "sandboxed processes outlived nuri";
+}
+
 // The agent calls the library from a multi-threaded process: runs from several threads at once
 // (the child after clone must not depend on the parent's other threads).
 TEST(SandboxOptions, LibraryRunsFromManyThreadsAtOnce) {

@@ -1,7 +1,9 @@
 // agent/sandbox/cgroup.cc — per-run cgroup (v2, or v1 memory + pids).
 #include "agent/sandbox/cgroup.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -101,6 +103,22 @@ std::string unique_name() {
          std::to_string(ts.tv_nsec % 100000);
 }
 
+// Groups left behind by a nuri that was killed before it could remove them (empty by then: the
+// sandbox died with its supervisor). A group whose creator is alive is never touched.
+void sweep_stale(const std::string& base) {
+  DIR* d = ::opendir(base.c_str());
+  if (d == nullptr) return;
+  const std::string prefix = "nuri-sandbox-";
+  while (dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name.compare(0, prefix.size(), prefix) != 0) continue;
+    pid_t pid = static_cast<pid_t>(std::atoi(name.c_str() + prefix.size()));
+    if (pid <= 0 || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
+    ::rmdir((base + "/" + name).c_str());
+  }
+  ::closedir(d);
+}
+
 std::string join(const std::string& mnt, const std::string& rel) {
   if (rel.empty() || rel == "/") return mnt;
   return mnt + rel;
@@ -125,6 +143,7 @@ Status RunCgroup::create(uint64_t memory_bytes, uint32_t pids_max) {
     std::string sub = read_file(base + "/cgroup.subtree_control");
     if (sub.find("memory") == std::string::npos || sub.find("pids") == std::string::npos)
       write_file(base + "/cgroup.subtree_control", "+memory +pids");
+    sweep_stale(base);
     std::string dir = base + "/" + name;
     if (::mkdir(dir.c_str(), 0755) != 0) continue;
     dirs_.push_back(dir);
@@ -147,6 +166,8 @@ Status RunCgroup::create(uint64_t memory_bytes, uint32_t pids_max) {
     if (has_option(m.options, "pids")) pids_base = join(m.path, own_path("pids"));
   }
   if (mem_base.empty() || pids_base.empty()) return Error("no writable cgroup with memory and pids controllers");
+  sweep_stale(mem_base);
+  sweep_stale(pids_base);
   std::string mem = mem_base + "/" + name, pids = pids_base + "/" + name;
   if (::mkdir(mem.c_str(), 0755) != 0)
     return Error("cannot create a memory cgroup: " + std::string(std::strerror(errno)));

@@ -360,6 +360,9 @@ void build_root(const ChildPlan& plan, int status_fd) {
     build_root(plan, status_fd);
   }
   ::umask(022);
+  // Credential changes (setfsuid above) clear the parent-death signal: set it again, before the
+  // last read on the go pipe (EOF there if the supervisor died before this point).
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   // ... and until it has moved us into the run's cgroup, before the program starts.
   if (!wait_go(plan.go_read)) ::_exit(125);
   ::close(plan.go_read);
