@@ -43,6 +43,14 @@ int run_serve(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 1;
   }
+  // SIGINT/SIGTERM end the server cleanly (a waiter thread takes them); a closed socket must not
+  // kill the process. Blocked before any thread starts, so every thread inherits the mask.
+  ::signal(SIGPIPE, SIG_IGN);
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   if (!verbose) nuri::log::set_level(nuri::log::Level::kWarn);
   if (so.api_key.empty())
     if (const char* k = std::getenv("NURI_API_KEY"); k && *k) so.api_key = k;
@@ -74,14 +82,6 @@ int run_serve(int argc, char** argv) {
     return 1;
   }
   so.model_id = alias.empty() ? lm->name : alias;
-
-  // SIGINT/SIGTERM end the server cleanly; a closed socket must not kill the process.
-  ::signal(SIGPIPE, SIG_IGN);
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGINT);
-  sigaddset(&sigs, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);  // inherited by every thread started below
 
   nuri::server::Server server(engine->get(), std::move(tmpl).value(), info.bos_token, info.eos_token, so);
   auto port = server.bind();

@@ -51,7 +51,7 @@ struct EngineParams {
   int32_t n_ctx = 0;        // positions per slot; 0: the model's training context, at most 4096
   int32_t n_batch = 512;    // most tokens per step (prompt chunks are cut to fit)
   int n_threads = 0;        // forward threads; 0: physical cores
-  int32_t max_queue = 64;   // waiting requests beyond which submit() refuses with kQueueFull
+  int32_t max_queue = 64;   // requests that may wait beyond the free slots; more: kQueueFull
   bool prefix_reuse = true;
 };
 

@@ -212,7 +212,9 @@ SubmitResult Engine::submit(Request req) {
       r.message = "the engine is shutting down";
       return r;
     }
-    if (static_cast<int32_t>(impl_->queue.size()) >= impl_->params.max_queue) {
+    // max_queue counts requests waiting beyond the slots that are free right now.
+    const int32_t free_now = impl_->st.slots_total - impl_->st.slots_busy;
+    if (static_cast<int32_t>(impl_->queue.size()) >= impl_->params.max_queue + std::max(0, free_now)) {
       ++impl_->st.requests_rejected;
       r.code = SubmitCode::kQueueFull;
       r.message = "the server is busy (" + std::to_string(impl_->queue.size()) + " requests waiting); retry later";
@@ -300,6 +302,7 @@ void EngineImpl::admit(Queued q) {
     c.slot = chosen[i];
     slots[c.slot].busy = true;
     slots[c.slot].last_used = ++tick;
+    ++st.slots_busy;  // mu is held: submit() sees the slot taken at once
     sampling::SamplerParams sp = a->req.sampling;
     sp.seed += static_cast<uint64_t>(i) * 0x9E3779B97F4A7C15ull;
     c.sampler = std::make_unique<sampling::Sampler>(n_vocab, sp);

@@ -112,7 +112,7 @@ struct Checker {
     }
     if (j.is_number_unsigned()) {
       const uint64_t x = j.get<uint64_t>();
-      if (x > static_cast<uint64_t>(hi)) return fail(name, "'" + name + "' must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+      if (x > static_cast<uint64_t>(hi) || (lo > 0 && x < static_cast<uint64_t>(lo))) return fail(name, "'" + name + "' must be between " + std::to_string(lo) + " and " + std::to_string(hi));
       *v = static_cast<int64_t>(x);
       return true;
     }
