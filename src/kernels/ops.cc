@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/cpu/cpu.h"
 #include "kernels/fp16.h"
 #include "kernels/ref/quant.h"
 
@@ -10,24 +11,18 @@ namespace nuri::kernels {
 
 size_t matmul_scratch_bytes(DType w, int64_t n_in, int64_t T) {
   const DType vt = ref::vec_dot_type(w);
-  auto rs = row_size(vt, n_in);
-  return rs ? *rs * T : 0;
+  if (!row_size(vt, n_in) || !row_size(w, n_in)) return 0;
+  // Room for the scalar (ref) layout and the SIMD target's layout, whichever is larger.
+  return std::max(cpu::act_row_bytes(cpu::Target::kScalar, w, n_in),
+                  cpu::act_row_bytes(cpu::active_target(), w, n_in)) * T + 64;
 }
 
+// Runs the active cpu/ target: activations are quantised once, rows are split over the pool.
 void matmul(const WeightView& w, const float* x, int64_t T, float* y, uint8_t* scratch, ThreadPool* pool) {
-  const DType vt = ref::vec_dot_type(w.dtype);
-  const size_t xrow = *row_size(vt, w.n_in);
-  const uint8_t* xq = scratch;
-  if (vt == DType::kF32) {
-    xq = reinterpret_cast<const uint8_t*>(x);
-  } else {
-    for (int64_t t = 0; t < T; ++t) ref::quantize_row(vt, x + t * w.n_in, scratch + t * xrow, w.n_in);
-  }
-  auto work = [&](int64_t r0, int64_t r1, int) {
-    for (int64_t t = 0; t < T; ++t)
-      for (int64_t r = r0; r < r1; ++r)
-        y[t * w.n_out + r] = ref::vec_dot(w.dtype, w.row(r), xq + t * xrow, w.n_in);
-  };
+  const cpu::Target tg = cpu::active_target();
+  scratch = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(scratch) + 63) & ~uintptr_t{63});
+  cpu::quantize_act(tg, w.dtype, x, w.n_in, T, scratch);
+  auto work = [&](int64_t r0, int64_t r1, int) { cpu::gemm(tg, w, scratch, T, r0, r1, y, w.n_out); };
   if (pool) pool->parallel_for(w.n_out, work, 16);
   else work(0, w.n_out, 0);
 }

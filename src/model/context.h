@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "base/status.h"
-#include "base/thread_pool.h"
+#include "kernels/cpu/pool.h"
 #include "model/model.h"
 
 namespace nuri::model {
@@ -57,19 +57,37 @@ class Context {
   Context(std::shared_ptr<const Model> m, ContextParams p);
   Status forward_chunk(const BatchToken* toks, int32_t T);
   void mm(const kernels::WeightView& w, const float* x, int32_t T, float* y);
+  // Up to 3 products of the same input x[T, n_in] in one parallel section (activations quantised
+  // once per layout). If fuse_swiglu: jobs 0 and 1 are gate and up with equal n_out, and each
+  // thread applies SwiGLU to its rows, leaving the result in job 0's output.
+  struct MatJob {
+    const kernels::WeightView* w;
+    float* y;
+  };
+  void mm_multi(const float* x, int32_t T, const MatJob* jobs, int n_jobs, bool fuse_swiglu = false);
+  void attention_layer(int l, const BatchToken* toks, int32_t T);
+  void moe_ffn(const LayerWeights& L, int32_t T);
   uint16_t* k_cell(int layer, int32_t seq, int32_t pos);
   uint16_t* v_cell(int layer, int32_t seq, int32_t pos);
 
   std::shared_ptr<const Model> model_;
   ContextParams params_;
-  std::unique_ptr<ThreadPool> pool_;
+  std::unique_ptr<kernels::cpu::Pool> pool_;
   std::vector<int32_t> seq_len_;
   std::vector<uint16_t> k_, v_;  // f16 [n_layer][n_seq][n_ctx][kv_dim]
 
   // Scratch, sized for n_batch tokens.
   std::vector<float> x_, xn_, q_, k_cur_, v_cur_, attn_, tmp_, gate_, up_, router_;
   std::vector<float> scores_;     // [n_threads][n_ctx]
-  std::vector<uint8_t> qscratch_; // quantised activations
+  std::vector<uint8_t> qscratch_; // quantised activations: kActSlots slots of act_slot_bytes_
+  size_t act_slot_bytes_ = 0;
+  static constexpr int kActSlots = 3;
+  std::vector<float> rope_cs_;    // [n_batch][n_rot] cos/sin per token
+  std::vector<float> moe_out_;    // [n_batch * n_expert_used][n_embd] expert outputs per (token, slot)
+  std::vector<float> moe_x_;      // [n_batch][n_embd] gathered inputs of one expert
+  std::vector<int32_t> moe_sel_;  // [n_batch * n_expert_used] expert of each (token, slot)
+  std::vector<float> moe_w_;      // [n_batch * n_expert_used] its weight
+  std::vector<int32_t> moe_rows_; // (token * K + slot) of the rows gathered for one expert
   std::vector<float> logits_;
   int32_t n_outputs_ = 0;
   std::vector<int32_t> out_rows_;  // chunk rows that want logits

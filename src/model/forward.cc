@@ -6,6 +6,8 @@
 #include <cstring>
 #include <numeric>
 
+#include "base/check.h"
+#include "kernels/cpu/cpu.h"
 #include "kernels/fp16.h"
 #include "kernels/ref/quant.h"
 #include "model/context.h"
@@ -23,7 +25,7 @@ Result<std::unique_ptr<Context>> Context::create(std::shared_ptr<const Model> mo
   if (kv > (size_t{1} << 34)) return Error("context: KV cache of " + std::to_string(kv * 4 >> 20) + " MiB is too large; lower --ctx");
   std::unique_ptr<Context> ctx(new Context(std::move(model), p));
   const int threads = p.n_threads > 0 ? p.n_threads : ThreadPool::default_threads();
-  ctx->pool_ = std::make_unique<ThreadPool>(threads);
+  ctx->pool_ = std::make_unique<kernels::cpu::Pool>(threads);
   ctx->seq_len_.assign(p.n_seq, 0);
   ctx->k_.assign(kv, 0);
   ctx->v_.assign(kv, 0);
@@ -40,13 +42,35 @@ Result<std::unique_ptr<Context>> Context::create(std::shared_ptr<const Model> mo
   ctx->up_.resize(B * std::max(ff, c.n_embd));
   ctx->router_.resize(B * std::max(1, c.n_expert));
   ctx->scores_.resize(static_cast<size_t>(threads) * p.n_ctx);
-  // Largest activation row among all matmuls, quantised for B tokens.
-  const int32_t max_in = std::max({c.n_embd, c.q_dim(), ff});
-  size_t qs = 0;
-  for (DType dt : {DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ8_1, DType::kQ8_K}) {
-    if (max_in % dtype_info(dt).block_size == 0) qs = std::max(qs, *row_size(dt, max_in));
+  // Largest quantised activation row among all matmuls (every weight dtype of the model, scalar
+  // and SIMD layouts), one slot per distinct layout of a fused group.
+  const ModelWeights& mw = ctx->model_->weights();
+  std::vector<DType> dts{mw.output.dtype};
+  for (const auto& L : mw.layers)
+    for (const auto* wv : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down, &L.gate_inp, &L.gate_exps,
+                           &L.up_exps, &L.down_exps})
+      if (!wv->empty()) dts.push_back(wv->dtype);
+  size_t slot = 0;
+  const kernels::cpu::Target tg = kernels::cpu::active_target();
+  for (int32_t n : {c.n_embd, c.q_dim(), ff}) {
+    for (DType dt : dts) {
+      const DType vt = kernels::ref::vec_dot_type(dt);
+      if (!row_size(dt, n) || !row_size(vt, n)) continue;
+      slot = std::max({slot, kernels::cpu::act_row_bytes(kernels::cpu::Target::kScalar, dt, n),
+                       kernels::cpu::act_row_bytes(tg, dt, n)});
+    }
   }
-  ctx->qscratch_.resize(qs * B + 64);
+  ctx->act_slot_bytes_ = (slot * B + 63) & ~size_t{63};
+  ctx->qscratch_.resize(ctx->act_slot_bytes_ * kActSlots + 64);
+  ctx->rope_cs_.resize(B * std::max(2, c.n_rot));
+  if (c.n_expert > 0) {
+    const size_t K = std::max(1, c.n_expert_used);
+    ctx->moe_out_.resize(B * K * c.n_embd);
+    ctx->moe_x_.resize(B * c.n_embd);
+    ctx->moe_sel_.resize(B * K);
+    ctx->moe_w_.resize(B * K);
+    ctx->moe_rows_.resize(B * K);
+  }
   ctx->out_rows_.reserve(B);
   return ctx;
 }
@@ -72,8 +96,70 @@ void Context::seq_copy(int32_t src, int32_t dst, int32_t n) {
 }
 
 void Context::mm(const WeightView& w, const float* x, int32_t T, float* y) {
-  if (params_.reference) kernels::matmul_f32_ref(w, x, T, y);
-  else kernels::matmul(w, x, T, y, qscratch_.data(), pool_.get());
+  const MatJob job{&w, y};
+  mm_multi(x, T, &job, 1);
+}
+
+void Context::mm_multi(const float* x, int32_t T, const MatJob* jobs, int n_jobs, bool fuse_swiglu) {
+  namespace cpu = kernels::cpu;
+  if (params_.reference) {
+    for (int j = 0; j < n_jobs; ++j) kernels::matmul_f32_ref(*jobs[j].w, x, T, jobs[j].y);
+    if (fuse_swiglu) {
+      const int64_t F = jobs[0].w->n_out;
+      for (int32_t t = 0; t < T; ++t) kernels::swiglu(jobs[0].y + t * F, jobs[1].y + t * F, jobs[0].y + t * F, F);
+    }
+    return;
+  }
+  NURI_CHECK(n_jobs <= kActSlots);
+  const cpu::Target tg = cpu::active_target();
+  uint8_t* base = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(qscratch_.data()) + 63) & ~uintptr_t{63});
+  // One quantised copy of x per distinct layout.
+  int kinds[kActSlots];
+  const uint8_t* act[kActSlots];
+  int n_slots = 0;
+  uint8_t* todo[kActSlots];
+  DType todo_dt[kActSlots];
+  int n_todo = 0;
+  const int64_t n_in = jobs[0].w->n_in;
+  for (int j = 0; j < n_jobs; ++j) {
+    const int kind = cpu::act_kind(tg, jobs[j].w->dtype, n_in);
+    int s = 0;
+    while (s < n_slots && kinds[s] != kind) ++s;
+    if (s == n_slots) {
+      kinds[n_slots++] = kind;
+      todo[n_todo] = base + static_cast<size_t>(s) * act_slot_bytes_;
+      todo_dt[n_todo++] = jobs[j].w->dtype;
+    }
+    act[j] = base + static_cast<size_t>(s) * act_slot_bytes_;
+  }
+  const int nth = pool_->size();
+  if (T == 1 || nth == 1) {
+    for (int i = 0; i < n_todo; ++i) cpu::quantize_act(tg, todo_dt[i], x, n_in, T, todo[i]);
+  } else {
+    pool_->run([&](int th, int n) {
+      int64_t t0, t1;
+      kernels::cpu::Pool::split(T, 1, th, n, &t0, &t1);
+      for (int i = 0; i < n_todo; ++i) {
+        const size_t rb = cpu::act_row_bytes(tg, todo_dt[i], n_in);
+        if (t1 > t0) cpu::quantize_act(tg, todo_dt[i], x + t0 * n_in, n_in, t1 - t0, todo[i] + t0 * rb);
+      }
+    });
+  }
+  pool_->run([&](int th, int n) {
+    for (int j = 0; j < n_jobs; ++j) {
+      const WeightView& w = *jobs[j].w;
+      int64_t r0, r1;
+      kernels::cpu::Pool::split(w.n_out, 4, th, n, &r0, &r1);
+      if (r1 > r0) cpu::gemm(tg, w, act[j], T, r0, r1, jobs[j].y, w.n_out);
+    }
+    if (fuse_swiglu) {
+      const int64_t F = jobs[0].w->n_out;
+      int64_t r0, r1;
+      kernels::cpu::Pool::split(F, 4, th, n, &r0, &r1);
+      for (int32_t t = 0; t < T && r1 > r0; ++t)
+        kernels::swiglu(jobs[0].y + t * F + r0, jobs[1].y + t * F + r0, jobs[0].y + t * F + r0, r1 - r0);
+    }
+  });
 }
 
 Status Context::decode(const std::vector<BatchToken>& batch) {
@@ -103,19 +189,20 @@ Status Context::forward_chunk(const BatchToken* toks, int32_t T) {
   const ModelConfig& c = config();
   const ModelWeights& w = model_->weights();
   const int32_t E = c.n_embd, Q = c.q_dim(), KV = c.kv_dim(), hd = c.head_dim;
-  const float attn_scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const int32_t R = std::max(2, c.n_rot);
 
   // x[T, E] = token embeddings (rows dequantised exactly)
   for (int32_t t = 0; t < T; ++t)
     kernels::ref::dequantize_row(w.tok_embd.dtype, w.tok_embd.row(toks[t].token), &x_[t * E], E);
+  // cos/sin per token, shared by every layer and head (same values as kernels::rope computes)
+  for (int32_t t = 0; t < T; ++t) kernels::cpu::rope_table(c.n_rot, toks[t].pos, c.rope_theta, &rope_cs_[t * R]);
 
   for (int l = 0; l < c.n_layer; ++l) {
     const LayerWeights& L = w.layers[l];
     // ---- attention ----
     for (int32_t t = 0; t < T; ++t) kernels::rmsnorm(&x_[t * E], L.attn_norm.data(), &xn_[t * E], E, c.norm_eps);
-    mm(L.wq, xn_.data(), T, q_.data());      // [T, Q]
-    mm(L.wk, xn_.data(), T, k_cur_.data());  // [T, KV]
-    mm(L.wv, xn_.data(), T, v_cur_.data());  // [T, KV]
+    const MatJob qkv[3] = {{&L.wq, q_.data()}, {&L.wk, k_cur_.data()}, {&L.wv, v_cur_.data()}};
+    mm_multi(xn_.data(), T, qkv, 3);  // q[T, Q], k[T, KV], v[T, KV]
     for (int32_t t = 0; t < T; ++t) {
       float* qt = &q_[t * Q];
       float* kt = &k_cur_[t * KV];
@@ -127,8 +214,8 @@ Status Context::forward_chunk(const BatchToken* toks, int32_t T) {
         for (int h = 0; h < c.n_head; ++h) kernels::rmsnorm(qt + h * hd, L.q_norm.data(), qt + h * hd, hd, c.norm_eps);
         for (int h = 0; h < c.n_head_kv; ++h) kernels::rmsnorm(kt + h * hd, L.k_norm.data(), kt + h * hd, hd, c.norm_eps);
       }
-      kernels::rope(qt, c.n_head, hd, c.n_rot, toks[t].pos, c.rope_theta, c.rope_style);
-      kernels::rope(kt, c.n_head_kv, hd, c.n_rot, toks[t].pos, c.rope_theta, c.rope_style);
+      kernels::cpu::rope_cached(qt, c.n_head, hd, c.n_rot, &rope_cs_[t * R], c.rope_style);
+      kernels::cpu::rope_cached(kt, c.n_head_kv, hd, c.n_rot, &rope_cs_[t * R], c.rope_style);
       uint16_t* kc = k_cell(l, toks[t].seq, toks[t].pos);
       uint16_t* vc = v_cell(l, toks[t].seq, toks[t].pos);
       for (int i = 0; i < KV; ++i) {
@@ -136,18 +223,7 @@ Status Context::forward_chunk(const BatchToken* toks, int32_t T) {
         vc[i] = kernels::fp32_to_fp16(vt[i]);
       }
     }
-    // attn[T, Q]: each token attends to its sequence's positions 0..pos (sliding window if set).
-    pool_->parallel_for(T, [&](int64_t t0, int64_t t1, int thread) {
-      float* scores = scores_.data() + static_cast<size_t>(thread) * params_.n_ctx;
-      for (int64_t t = t0; t < t1; ++t) {
-        const int32_t pos = toks[t].pos;
-        int32_t first = 0;
-        if (c.sliding_window > 0 && pos + 1 > c.sliding_window) first = pos + 1 - c.sliding_window;
-        auto attn = params_.reference ? kernels::attention_ref : kernels::attention;
-        attn(&q_[t * Q], k_cell(l, toks[t].seq, first), v_cell(l, toks[t].seq, first), pos + 1 - first,
-                           c.n_head, c.n_head_kv, hd, attn_scale, &attn_[t * Q], scores);
-      }
-    });
+    attention_layer(l, toks, T);             // attn[T, Q]
     mm(L.wo, attn_.data(), T, tmp_.data());  // [T, E]
     for (int32_t t = 0; t < T; ++t)
       for (int i = 0; i < E; ++i) x_[t * E + i] += tmp_[t * E + i] + (L.bo.empty() ? 0.f : L.bo[i]);
@@ -155,53 +231,13 @@ Status Context::forward_chunk(const BatchToken* toks, int32_t T) {
     // ---- feed-forward ----
     for (int32_t t = 0; t < T; ++t) kernels::rmsnorm(&x_[t * E], L.ffn_norm.data(), &xn_[t * E], E, c.norm_eps);
     if (c.n_expert == 0) {
-      const int32_t F = c.n_ff;
-      mm(L.w_gate, xn_.data(), T, gate_.data());  // [T, F]
-      mm(L.w_up, xn_.data(), T, up_.data());      // [T, F]
-      for (int32_t t = 0; t < T; ++t) kernels::swiglu(&gate_[t * F], &up_[t * F], &gate_[t * F], F);
-      mm(L.w_down, gate_.data(), T, tmp_.data());  // [T, E]
+      const MatJob gu[2] = {{&L.w_gate, gate_.data()}, {&L.w_up, up_.data()}};
+      mm_multi(xn_.data(), T, gu, 2, /*fuse_swiglu=*/true);  // gate[T, F] = silu(x Wg) * (x Wu)
+      mm(L.w_down, gate_.data(), T, tmp_.data());            // [T, E]
       for (int32_t t = 0; t < T; ++t)
         for (int i = 0; i < E; ++i) x_[t * E + i] += tmp_[t * E + i];
     } else {
-      const int32_t X = c.n_expert, K = c.n_expert_used, F = c.n_ff_exp;
-      mm(L.gate_inp, xn_.data(), T, router_.data());  // [T, X]
-      int32_t sel[64];
-      float wsel[64];
-      for (int32_t t = 0; t < T; ++t) {
-        float* p = &router_[t * X];
-        kernels::softmax(p, X);
-        // top-k by probability (stable: lower expert id first on ties)
-        int32_t order[256];
-        std::iota(order, order + X, 0);
-        std::partial_sort(order, order + K, order + X, [&](int32_t a, int32_t b) { return p[a] > p[b]; });
-        float sum = 0.f;
-        for (int k = 0; k < K; ++k) {
-          sel[k] = order[k];
-          wsel[k] = p[order[k]];
-          sum += wsel[k];
-        }
-        if (c.moe_norm_topk)
-          for (int k = 0; k < K; ++k) wsel[k] /= sum;
-        float* out = &tmp_[t * E];
-        std::fill(out, out + E, 0.f);
-        for (int k = 0; k < K; ++k) {
-          const int32_t e = sel[k];
-          WeightView g = L.gate_exps, u = L.up_exps, d = L.down_exps;
-          g.data += static_cast<size_t>(e) * F * g.row_bytes;
-          g.n_out = F;
-          u.data += static_cast<size_t>(e) * F * u.row_bytes;
-          u.n_out = F;
-          d.data += static_cast<size_t>(e) * E * d.row_bytes;
-          d.n_out = E;
-          mm(g, &xn_[t * E], 1, gate_.data());
-          mm(u, &xn_[t * E], 1, up_.data());
-          kernels::swiglu(gate_.data(), up_.data(), gate_.data(), F);
-          mm(d, gate_.data(), 1, up_.data());
-          for (int i = 0; i < E; ++i) out[i] += up_[i] * wsel[k];
-        }
-      }
-      for (int32_t t = 0; t < T; ++t)
-        for (int i = 0; i < E; ++i) x_[t * E + i] += tmp_[t * E + i];
+      moe_ffn(L, T);
     }
   }
 
@@ -218,6 +254,95 @@ Status Context::forward_chunk(const BatchToken* toks, int32_t T) {
   }
   for (int32_t t = 0; t < T; ++t) seq_len_[toks[t].seq] = std::max(seq_len_[toks[t].seq], toks[t].pos + 1);
   return Status::ok();
+}
+
+// attn[T, Q]: each token attends to its sequence's positions 0..pos (sliding window if set).
+// Threads split the heads (every head costs the same), so short and long tokens balance.
+void Context::attention_layer(int l, const BatchToken* toks, int32_t T) {
+  const ModelConfig& c = config();
+  const int32_t Q = c.q_dim(), hd = c.head_dim;
+  const float attn_scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  auto span = [&](int64_t t, int32_t* first) {
+    const int32_t pos = toks[t].pos;
+    *first = 0;
+    if (c.sliding_window > 0 && pos + 1 > c.sliding_window) *first = pos + 1 - c.sliding_window;
+    return pos + 1 - *first;
+  };
+  if (params_.reference) {
+    for (int32_t t = 0; t < T; ++t) {
+      int32_t first;
+      const int32_t n_kv = span(t, &first);
+      kernels::attention_ref(&q_[t * Q], k_cell(l, toks[t].seq, first), v_cell(l, toks[t].seq, first), n_kv, c.n_head,
+                             c.n_head_kv, hd, attn_scale, &attn_[t * Q], scores_.data());
+    }
+    return;
+  }
+  const kernels::cpu::Target tg = kernels::cpu::active_target();
+  pool_->run([&](int th, int n) {
+    int64_t h0, h1;
+    kernels::cpu::Pool::split(c.n_head, 1, th, n, &h0, &h1);
+    for (int32_t t = 0; t < T && h1 > h0; ++t) {
+      int32_t first;
+      const int32_t n_kv = span(t, &first);
+      kernels::cpu::attention(tg, &q_[t * Q], k_cell(l, toks[t].seq, first), v_cell(l, toks[t].seq, first), n_kv,
+                              c.n_head, c.n_head_kv, hd, attn_scale, &attn_[t * Q], static_cast<int>(h0),
+                              static_cast<int>(h1));
+    }
+  });
+}
+
+// Mixture of experts: route every token, then run each expert once over all tokens that chose it
+// (gathered rows), and sum each token's experts in its own top-k order.
+void Context::moe_ffn(const LayerWeights& L, int32_t T) {
+  const ModelConfig& c = config();
+  const int32_t E = c.n_embd, X = c.n_expert, K = c.n_expert_used, F = c.n_ff_exp;
+  mm(L.gate_inp, xn_.data(), T, router_.data());  // [T, X]
+  for (int32_t t = 0; t < T; ++t) {
+    float* p = &router_[t * X];
+    kernels::softmax(p, X);
+    // top-k by probability (stable: lower expert id first on ties)
+    int32_t order[256];
+    std::iota(order, order + X, 0);
+    std::partial_sort(order, order + K, order + X, [&](int32_t a, int32_t b) { return p[a] > p[b]; });
+    float sum = 0.f;
+    for (int k = 0; k < K; ++k) {
+      moe_sel_[t * K + k] = order[k];
+      moe_w_[t * K + k] = p[order[k]];
+      sum += moe_w_[t * K + k];
+    }
+    if (c.moe_norm_topk)
+      for (int k = 0; k < K; ++k) moe_w_[t * K + k] /= sum;
+  }
+  for (int32_t e = 0; e < X; ++e) {
+    int32_t cnt = 0;
+    for (int32_t i = 0; i < T * K; ++i)
+      if (moe_sel_[i] == e) moe_rows_[cnt++] = i;
+    if (cnt == 0) continue;
+    for (int32_t r = 0; r < cnt; ++r)
+      std::memcpy(&moe_x_[static_cast<size_t>(r) * E], &xn_[static_cast<size_t>(moe_rows_[r] / K) * E], E * sizeof(float));
+    WeightView g = L.gate_exps, u = L.up_exps, d = L.down_exps;
+    g.data += static_cast<size_t>(e) * F * g.row_bytes;
+    g.n_out = F;
+    u.data += static_cast<size_t>(e) * F * u.row_bytes;
+    u.n_out = F;
+    d.data += static_cast<size_t>(e) * E * d.row_bytes;
+    d.n_out = E;
+    const MatJob gu[2] = {{&g, gate_.data()}, {&u, up_.data()}};
+    mm_multi(moe_x_.data(), cnt, gu, 2, /*fuse_swiglu=*/true);  // [cnt, F]
+    mm(d, gate_.data(), cnt, tmp_.data());                     // [cnt, E]
+    for (int32_t r = 0; r < cnt; ++r)
+      std::memcpy(&moe_out_[static_cast<size_t>(moe_rows_[r]) * E], &tmp_[static_cast<size_t>(r) * E], E * sizeof(float));
+  }
+  for (int32_t t = 0; t < T; ++t) {
+    float* xt = &x_[t * E];
+    float* out = &tmp_[t * E];
+    std::fill(out, out + E, 0.f);
+    for (int k = 0; k < K; ++k) {
+      const float* o = &moe_out_[static_cast<size_t>(t * K + k) * E];
+      for (int i = 0; i < E; ++i) out[i] += o[i] * moe_w_[t * K + k];
+    }
+    for (int i = 0; i < E; ++i) xt[i] += out[i];
+  }
 }
 
 }  // namespace nuri::model

@@ -1,0 +1,613 @@
+// AVX-512 (F BW VL DQ VNNI) + FMA + F16C kernels. Compiled into every x86-64 build; called only
+// when the CPU has these extensions (dispatch.cc).
+// Q8_0 / Q4_0 / Q5_0: vpdpbusd (u8 x s8) with the weights made unsigned (Q8_0: w ^ 0x80 = w + 128;
+// Q4_0 / Q5_0: the raw 4/5-bit values) and the offset folded back through per-lane activation sums
+// stored at quantisation time; per-lane float accumulation (llama.cpp's order, not ref's).
+// Q4_K / Q5_K / Q6_K: vpmaddubsw + vpdpwssd with the sub-block scales; each super-block's integer
+// sums are reduced exactly and combined in ref's float order, so results equal ref bit for bit.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "kernels/blocks.h"
+#include "kernels/cpu/impl.h"
+#include "kernels/fp16.h"
+#include "kernels/ref/quant.h"
+
+#if NURI_CPU_HAVE_X86
+#pragma GCC push_options
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c,bmi,bmi2")
+
+namespace nuri::kernels::cpu::avx512 {
+namespace {
+
+inline uint16_t ld16(const uint8_t* p) {
+  uint16_t v;
+  std::memcpy(&v, p, 2);
+  return v;
+}
+inline uint32_t ld32(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Activation layouts (one row per token, every part 64-byte aligned):
+//   A0 (Q8_0, Q4_0, Q5_0 weights): int8 qs[nbp*32] | float d[nbp] | int32 corr[nbp*8]
+//      nbp = blocks rounded up to even (padding is zero); corr[lane] = -(sum of the lane's 4 values),
+//      so vpdpbusd(corr << log2(offset), w + offset, y) = sum of w * y over the lane.
+//   AK (Q4_K, Q5_K, Q6_K): int8 qs[n] | float d[n/256] | int16 bsums[n/16]   (values of ref Q8_K)
+//   F16 / BF16: uint16[n];  F32: float[n]
+// ---------------------------------------------------------------------------------------------
+struct A0Layout {
+  int64_t nb, nbp;
+  size_t d_off, corr_off, bytes;
+  explicit A0Layout(int64_t n) {
+    nb = n / kQK;
+    nbp = (nb + 1) & ~int64_t{1};
+    d_off = align64(nbp * kQK);
+    corr_off = d_off + align64(nbp * 4);
+    bytes = corr_off + align64(nbp * 32);
+  }
+};
+struct AKLayout {
+  int64_t nsb;
+  size_t d_off, bs_off, bytes;
+  explicit AKLayout(int64_t n) {
+    nsb = n / kQK_K;
+    d_off = align64(n);
+    bs_off = d_off + align64(nsb * 4);
+    bytes = bs_off + align64(nsb * 32);
+  }
+};
+
+
+bool is_a0(DType w) { return w == DType::kQ8_0 || w == DType::kQ4_0 || w == DType::kQ5_0; }
+bool is_ak(DType w) { return w == DType::kQ4_K || w == DType::kQ5_K || w == DType::kQ6_K; }
+
+void quantize_a0_row(const float* x, int64_t n, uint8_t* dst) {
+  const A0Layout L(n);
+  auto* qs = reinterpret_cast<int8_t*>(dst);
+  auto* d = reinterpret_cast<float*>(dst + L.d_off);
+  auto* corr = reinterpret_cast<int32_t*>(dst + L.corr_off);
+  const __m512 sign = _mm512_set1_ps(-0.0f);
+  const __m256i ones = _mm256_set1_epi8(1);
+  for (int64_t b = 0; b < L.nb; ++b) {
+    const __m512 x0 = _mm512_loadu_ps(x + b * kQK), x1 = _mm512_loadu_ps(x + b * kQK + 16);
+    const __m512 a = _mm512_max_ps(_mm512_andnot_ps(sign, x0), _mm512_andnot_ps(sign, x1));
+    const float amax = _mm512_reduce_max_ps(a);
+    const float dd = amax / 127.f;
+    const float id = amax != 0.f ? 127.f / amax : 0.f;
+    d[b] = fp16_to_fp32(fp32_to_fp16(dd));
+    const __m512 vid = _mm512_set1_ps(id);
+    const __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(x0, vid));  // round to nearest even
+    const __m512i q1 = _mm512_cvtps_epi32(_mm512_mul_ps(x1, vid));
+    const __m256i q = _mm256_set_m128i(_mm512_cvtepi32_epi8(q1), _mm512_cvtepi32_epi8(q0));
+    _mm256_store_si256(reinterpret_cast<__m256i*>(qs + b * kQK), q);
+    const __m256i ls = _mm256_dpbusd_epi32(_mm256_setzero_si256(), ones, q);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(corr + b * 8), _mm256_sub_epi32(_mm256_setzero_si256(), ls));
+  }
+  for (int64_t b = L.nb; b < L.nbp; ++b) {
+    std::memset(qs + b * kQK, 0, kQK);
+    d[b] = 0.f;
+    std::memset(corr + b * 8, 0, 32);
+  }
+}
+
+void quantize_ak_row(const float* x, int64_t n, uint8_t* dst) {
+  const AKLayout L(n);
+  auto* qs = reinterpret_cast<int8_t*>(dst);
+  auto* d = reinterpret_cast<float*>(dst + L.d_off);
+  auto* bs = reinterpret_cast<int16_t*>(dst + L.bs_off);
+  const __m512 sign = _mm512_set1_ps(-0.0f);
+  for (int64_t b = 0; b < L.nsb; ++b) {
+    const float* xb = x + b * kQK_K;
+    __m512 a = _mm512_setzero_ps();
+    for (int i = 0; i < 16; ++i) a = _mm512_max_ps(a, _mm512_andnot_ps(sign, _mm512_loadu_ps(xb + 16 * i)));
+    const float amax = _mm512_reduce_max_ps(a);
+    if (amax == 0.f) {
+      std::memset(qs + b * kQK_K, 0, kQK_K);
+      d[b] = 0.f;
+      std::memset(bs + b * 16, 0, 32);
+      continue;
+    }
+    // ref keeps the first element of largest magnitude (its sign matters).
+    float max = 0.f;
+    const __m512 va = _mm512_set1_ps(amax);
+    for (int i = 0; i < 16; ++i) {
+      const __mmask16 m = _mm512_cmp_ps_mask(_mm512_andnot_ps(sign, _mm512_loadu_ps(xb + 16 * i)), va, _CMP_EQ_OQ);
+      if (m) {
+        max = xb[16 * i + __builtin_ctz(m)];
+        break;
+      }
+    }
+    const float iscale = -127.f / max;
+    const __m512 vs = _mm512_set1_ps(iscale);
+    const __m512i c127 = _mm512_set1_epi32(127);
+    for (int i = 0; i < 16; ++i) {
+      __m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(xb + 16 * i), vs));
+      q = _mm512_min_epi32(q, c127);
+      _mm_store_si128(reinterpret_cast<__m128i*>(qs + b * kQK_K + 16 * i), _mm512_cvtepi32_epi8(q));
+      bs[b * 16 + i] = static_cast<int16_t>(_mm512_reduce_add_epi32(q));
+    }
+    d[b] = 1.f / iscale;
+  }
+}
+
+void quantize_f16_row(const float* x, int64_t n, uint16_t* dst) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i),
+                        _mm512_cvtps_ph(_mm512_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  for (; i < n; ++i) dst[i] = fp32_to_fp16(x[i]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Q8_0 family: weight block pairs as 64 unsigned bytes + 16-lane scale vector.
+// ---------------------------------------------------------------------------------------------
+inline __m512i pair_idx() { return _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0); }
+
+inline __m512 pair_scale_f16(uint32_t dd) {
+  return _mm512_permutexvar_ps(pair_idx(), _mm512_castps128_ps512(_mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(dd)))));
+}
+
+template <DType W>
+struct Q0 {
+  static constexpr size_t kBytes = W == DType::kQ8_0 ? 34 : W == DType::kQ4_0 ? 18 : 22;
+  static constexpr int kShift = W == DType::kQ8_0 ? 7 : W == DType::kQ4_0 ? 3 : 4;  // log2(offset)
+  // Blocks b and b + 1 of the row (only b when kOne) -> u8 values and their scales.
+  template <bool kOne>
+  static inline void load(const uint8_t* row, int64_t b, __m512i* w, __m512* dw) {
+    const uint8_t* p = row + b * kBytes;
+    const uint8_t* p2 = p + kBytes;
+    uint32_t dd = ld16(p);
+    if (!kOne) dd |= static_cast<uint32_t>(ld16(p2)) << 16;
+    *dw = pair_scale_f16(dd);
+    if constexpr (W == DType::kQ8_0) {
+      const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2));
+      const __m256i hi = kOne ? _mm256_setzero_si256() : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p2 + 2));
+      __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+      v = _mm512_xor_si512(v, _mm512_set1_epi8(static_cast<char>(0x80)));
+      if (kOne) v = _mm512_maskz_mov_epi8(0xFFFFFFFFull, v);
+      *w = v;
+    } else {
+      const int qo = W == DType::kQ4_0 ? 2 : 6;
+      const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + qo));
+      const __m128i b2 = kOne ? _mm_setzero_si128() : _mm_loadu_si128(reinterpret_cast<const __m128i*>(p2 + qo));
+      const __m256i va = _mm256_set_m128i(_mm_srli_epi16(a, 4), a);
+      const __m256i vb = _mm256_set_m128i(_mm_srli_epi16(b2, 4), b2);
+      __m512i v = _mm512_and_si512(_mm512_inserti64x4(_mm512_castsi256_si512(va), vb, 1), _mm512_set1_epi8(0x0F));
+      if constexpr (W == DType::kQ5_0) {
+        uint64_t m = ld32(p + 2);
+        if (!kOne) m |= static_cast<uint64_t>(ld32(p2 + 2)) << 32;
+        v = _mm512_mask_add_epi8(v, m, v, _mm512_set1_epi8(16));
+      }
+      if (kOne) v = _mm512_maskz_mov_epi8(0xFFFFFFFFull, v);
+      *w = v;
+    }
+  }
+};
+
+template <class U, int R, int TT>
+inline void tile_a0(const uint8_t* const* wr, const uint8_t* const* ar, const A0Layout& L, float* y, int64_t ldy) {
+  __m512 acc[R][TT];
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < TT; ++t) acc[r][t] = _mm512_setzero_ps();
+  auto step = [&](int64_t b, auto one) {
+    constexpr bool kOne = decltype(one)::value;
+    __m512i w[R];
+    __m512 dw[R];
+    for (int r = 0; r < R; ++r) U::template load<kOne>(wr[r], b, &w[r], &dw[r]);
+    for (int t = 0; t < TT; ++t) {
+      const uint8_t* a = ar[t];
+      const __m512i yv = _mm512_load_si512(a + b * kQK);
+      const __m512i c = _mm512_slli_epi32(_mm512_load_si512(a + L.corr_off + b * 32), U::kShift);
+      const __m512 dy = _mm512_permutexvar_ps(
+          pair_idx(), _mm512_castps128_ps512(_mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(a + L.d_off + b * 4)))));
+      for (int r = 0; r < R; ++r) {
+        const __m512i s = _mm512_dpbusd_epi32(c, w[r], yv);
+        acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw[r], dy), acc[r][t]);
+      }
+    }
+  };
+  int64_t b = 0;
+  for (; b + 2 <= L.nb; b += 2) step(b, std::false_type{});
+  if (b < L.nb) step(b, std::true_type{});
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < TT; ++t) y[t * ldy + r] = _mm512_reduce_add_ps(acc[r][t]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// K formats: per super-block, 4 vectors of 64 u8 values, 4 vectors of int16 scales (one per
+// vpmaddubsw lane), 16 int16 "min" weights for the activation block sums, and the f16 scales.
+// ---------------------------------------------------------------------------------------------
+struct KUnpacked {
+  __m512i q[4];
+  __m512i sc[4];
+  __m256i mins;  // [16] int16 weights of bsums
+  float d, dmin;
+};
+
+inline __m512i two_scales(int a, int b) {
+  return _mm512_mask_blend_epi16(0xFFFF0000u, _mm512_set1_epi16(static_cast<int16_t>(a)),
+                                 _mm512_set1_epi16(static_cast<int16_t>(b)));
+}
+
+template <DType W>
+struct QK;
+
+template <>
+struct QK<DType::kQ4_K> {
+  static constexpr size_t kBytes = sizeof(BlockQ4_K);
+  static constexpr bool kAffine = true;
+  static inline void unpack(const uint8_t* p, KUnpacked* u) {
+    const auto* b = reinterpret_cast<const BlockQ4_K*>(p);
+    uint8_t sc[8], m[8];
+    for (int j = 0; j < 8; ++j) get_scale_min_k4(j, b->scales, &sc[j], &m[j]);
+    const __m512i low = _mm512_set1_epi8(0x0F);
+    for (int c = 0; c < 4; ++c) {
+      const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b->qs + 32 * c));
+      u->q[c] = _mm512_and_si512(_mm512_inserti64x4(_mm512_castsi256_si512(x), _mm256_srli_epi16(x, 4), 1), low);
+      u->sc[c] = two_scales(sc[2 * c], sc[2 * c + 1]);
+    }
+    uint64_t m8;
+    std::memcpy(&m8, m, 8);
+    const __m128i m16 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128(static_cast<long long>(m8)));
+    u->mins = _mm256_set_m128i(_mm_unpackhi_epi16(m16, m16), _mm_unpacklo_epi16(m16, m16));
+    u->d = fp16_to_fp32(b->d);
+    u->dmin = fp16_to_fp32(b->dmin);
+  }
+};
+
+template <>
+struct QK<DType::kQ5_K> {
+  static constexpr size_t kBytes = sizeof(BlockQ5_K);
+  static constexpr bool kAffine = true;
+  static inline void unpack(const uint8_t* p, KUnpacked* u) {
+    const auto* b = reinterpret_cast<const BlockQ5_K*>(p);
+    uint8_t sc[8], m[8];
+    for (int j = 0; j < 8; ++j) get_scale_min_k4(j, b->scales, &sc[j], &m[j]);
+    const __m512i low = _mm512_set1_epi8(0x0F);
+    const __m512i h2 = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b->qh)));
+    const __m512i c16 = _mm512_set1_epi8(16);
+    for (int c = 0; c < 4; ++c) {
+      const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b->qs + 32 * c));
+      __m512i v = _mm512_and_si512(_mm512_inserti64x4(_mm512_castsi256_si512(x), _mm256_srli_epi16(x, 4), 1), low);
+      const __m512i bit = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi8(static_cast<char>(1 << (2 * c)))),
+                                             _mm256_set1_epi8(static_cast<char>(1 << (2 * c + 1))), 1);
+      v = _mm512_mask_add_epi8(v, _mm512_test_epi8_mask(h2, bit), v, c16);
+      u->q[c] = v;
+      u->sc[c] = two_scales(sc[2 * c], sc[2 * c + 1]);
+    }
+    uint64_t m8;
+    std::memcpy(&m8, m, 8);
+    const __m128i m16 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128(static_cast<long long>(m8)));
+    u->mins = _mm256_set_m128i(_mm_unpackhi_epi16(m16, m16), _mm_unpacklo_epi16(m16, m16));
+    u->d = fp16_to_fp32(b->d);
+    u->dmin = fp16_to_fp32(b->dmin);
+  }
+};
+
+template <>
+struct QK<DType::kQ6_K> {
+  static constexpr size_t kBytes = sizeof(BlockQ6_K);
+  static constexpr bool kAffine = false;
+  static inline void unpack(const uint8_t* p, KUnpacked* u) {
+    const auto* b = reinterpret_cast<const BlockQ6_K*>(p);
+    const __m512i low = _mm512_set1_epi8(0x0F), hm = _mm512_set1_epi8(0x30);
+    const __m512i shl = _mm512_set_epi64(2, 2, 2, 2, 4, 4, 4, 4);
+    const __m512i shr = _mm512_set_epi64(2, 2, 2, 2, 0, 0, 0, 0);
+    for (int h = 0; h < 2; ++h) {
+      const __m512i l = _mm512_loadu_si512(b->ql + 64 * h);
+      const __m512i hh = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b->qh + 32 * h)));
+      u->q[2 * h] = _mm512_or_si512(_mm512_and_si512(l, low), _mm512_and_si512(_mm512_sllv_epi64(hh, shl), hm));
+      u->q[2 * h + 1] =
+          _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), low), _mm512_and_si512(_mm512_srlv_epi64(hh, shr), hm));
+    }
+    const __m256i s16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b->scales)));
+    const __m512i s512 = _mm512_castsi256_si512(s16);
+    for (int k = 0; k < 4; ++k) {
+      alignas(64) int16_t idx[32];
+      for (int i = 0; i < 32; ++i) idx[i] = static_cast<int16_t>(4 * k + i / 8);
+      u->sc[k] = _mm512_permutexvar_epi16(_mm512_load_si512(idx), s512);
+    }
+    u->mins = _mm256_slli_epi16(s16, 5);  // 32 * scale: the -32 offset of every value
+    u->d = fp16_to_fp32(b->d);
+    u->dmin = 0.f;
+  }
+};
+
+// Sums of the 16 lanes of each of a, b, c, e -> lanes 0..3.
+inline __m128i reduce4(__m512i a, __m512i b, __m512i c, __m512i e) {
+  const __m512i ab = _mm512_add_epi32(_mm512_shuffle_i64x2(a, b, 0x44), _mm512_shuffle_i64x2(a, b, 0xEE));
+  const __m512i ce = _mm512_add_epi32(_mm512_shuffle_i64x2(c, e, 0x44), _mm512_shuffle_i64x2(c, e, 0xEE));
+  __m512i x = _mm512_add_epi32(_mm512_shuffle_i64x2(ab, ce, 0x88), _mm512_shuffle_i64x2(ab, ce, 0xDD));
+  x = _mm512_add_epi32(x, _mm512_shuffle_epi32(x, static_cast<_MM_PERM_ENUM>(0x4E)));
+  x = _mm512_add_epi32(x, _mm512_shuffle_epi32(x, static_cast<_MM_PERM_ENUM>(0xB1)));
+  // lane 0 of each 128-bit chunk k holds the sum of input k
+  const __m512i idx = _mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 12, 8, 4, 0);
+  return _mm512_castsi512_si128(_mm512_permutexvar_epi32(idx, x));
+}
+// Sums of the 8 lanes of each of a, b, c, e -> lanes 0..3.
+inline __m128i reduce4(__m256i a, __m256i b, __m256i c, __m256i e) {
+  const __m256i x = _mm256_hadd_epi32(_mm256_hadd_epi32(a, b), _mm256_hadd_epi32(c, e));
+  return _mm_add_epi32(_mm256_castsi256_si128(x), _mm256_extracti128_si256(x, 1));
+}
+
+template <class U, int R, int TT>
+inline void tile_ak(const uint8_t* const* wr, const uint8_t* const* ar, const AKLayout& L, float* y, int64_t ldy) {
+  static_assert((R == 4 && (TT == 4 || TT == 1)) || (R == 1 && (TT == 4 || TT == 1)));
+  float sum[R][TT] = {};
+  for (int64_t sb = 0; sb < L.nsb; ++sb) {
+    KUnpacked u[R];
+    for (int r = 0; r < R; ++r) U::unpack(wr[r] + sb * U::kBytes, &u[r]);
+    __m512i acc[R][TT];
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < TT; ++t) acc[r][t] = _mm512_setzero_si512();
+    for (int c = 0; c < 4; ++c) {
+      for (int t = 0; t < TT; ++t) {
+        const __m512i yv = _mm512_load_si512(ar[t] + sb * kQK_K + 64 * c);
+        for (int r = 0; r < R; ++r)
+          acc[r][t] = _mm512_dpwssd_epi32(acc[r][t], _mm512_maddubs_epi16(u[r].q[c], yv), u[r].sc[c]);
+      }
+    }
+    __m256i mv[R][TT];
+    float dy[TT];
+    for (int t = 0; t < TT; ++t) {
+      const __m256i bs = _mm256_load_si256(reinterpret_cast<const __m256i*>(ar[t] + L.bs_off + sb * 32));
+      dy[t] = reinterpret_cast<const float*>(ar[t] + L.d_off)[sb];
+      for (int r = 0; r < R; ++r) mv[r][t] = _mm256_madd_epi16(bs, u[r].mins);
+    }
+    alignas(16) int32_t is[R][TT], ms[R][TT];
+    if constexpr (TT == 4) {
+      for (int r = 0; r < R; ++r) {
+        _mm_store_si128(reinterpret_cast<__m128i*>(is[r]), reduce4(acc[r][0], acc[r][1], acc[r][2], acc[r][3]));
+        _mm_store_si128(reinterpret_cast<__m128i*>(ms[r]), reduce4(mv[r][0], mv[r][1], mv[r][2], mv[r][3]));
+      }
+    } else if constexpr (R == 4) {
+      alignas(16) int32_t a4[4], m4[4];
+      _mm_store_si128(reinterpret_cast<__m128i*>(a4), reduce4(acc[0][0], acc[1][0], acc[2][0], acc[3][0]));
+      _mm_store_si128(reinterpret_cast<__m128i*>(m4), reduce4(mv[0][0], mv[1][0], mv[2][0], mv[3][0]));
+      for (int r = 0; r < R; ++r) {
+        is[r][0] = a4[r];
+        ms[r][0] = m4[r];
+      }
+    } else {
+      is[0][0] = _mm512_reduce_add_epi32(acc[0][0]);
+      const __m256i m = mv[0][0];
+      __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(m), _mm256_extracti128_si256(m, 1));
+      s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4E));
+      s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xB1));
+      ms[0][0] = _mm_cvtsi128_si32(s4);
+    }
+    for (int r = 0; r < R; ++r) {
+      for (int t = 0; t < TT; ++t) {
+        // ref's float order: d = dw * dy; sum += d * isum - dmin * msum (K affine);
+        //                    sum += dw * dy * (isum - msum) (Q6_K, msum = 32 * sum(scale * bsum)).
+        if constexpr (U::kAffine) {
+          const float d = u[r].d * dy[t];
+          const float dmin = u[r].dmin * dy[t];
+          sum[r][t] += d * static_cast<float>(is[r][t]) - dmin * static_cast<float>(ms[r][t]);
+        } else {
+          sum[r][t] += u[r].d * dy[t] * static_cast<float>(is[r][t] - ms[r][t]);
+        }
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < TT; ++t) y[t * ldy + r] = sum[r][t];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Float weights (F32, F16, BF16): 16 lanes per step, masked tail.
+// ---------------------------------------------------------------------------------------------
+template <DType W>
+inline __m512 load_f(const uint8_t* p, int64_t i, __mmask16 m) {
+  if constexpr (W == DType::kF32) {
+    return _mm512_maskz_loadu_ps(m, reinterpret_cast<const float*>(p) + i);
+  } else if constexpr (W == DType::kF16) {
+    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, reinterpret_cast<const uint16_t*>(p) + i));
+  } else {
+    const __m256i h = _mm256_maskz_loadu_epi16(m, reinterpret_cast<const uint16_t*>(p) + i);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+  }
+}
+
+template <DType W, int R, int TT>
+inline void tile_f(const uint8_t* const* wr, const uint8_t* const* ar, int64_t n, float* y, int64_t ldy) {
+  __m512 acc[R][TT];
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < TT; ++t) acc[r][t] = _mm512_setzero_ps();
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << (n - i)) - 1);
+    __m512 w[R];
+    for (int r = 0; r < R; ++r) w[r] = load_f<W>(wr[r], i, m);
+    for (int t = 0; t < TT; ++t) {
+      const __m512 a = load_f<W>(ar[t], i, m);
+      for (int r = 0; r < R; ++r) acc[r][t] = _mm512_fmadd_ps(w[r], a, acc[r][t]);
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < TT; ++t) y[t * ldy + r] = _mm512_reduce_add_ps(acc[r][t]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Driver: token chunks that fit in L2, then 4-row x 4-token tiles.
+// ---------------------------------------------------------------------------------------------
+template <int R, int TT, class Tile>
+inline void run_tile(const WeightView& w, const uint8_t* act, size_t arb, int64_t r, int64_t t, float* y, int64_t ldy,
+                     const Tile& tile) {
+  const uint8_t* wr[R];
+  const uint8_t* ar[TT];
+  for (int i = 0; i < R; ++i) wr[i] = w.row(r + i);
+  for (int i = 0; i < TT; ++i) ar[i] = act + (t + i) * arb;
+  tile.template operator()<R, TT>(wr, ar, y + t * ldy + r, ldy);
+}
+
+template <class Tile>
+void drive(const WeightView& w, const uint8_t* act, size_t arb, int64_t T, int64_t r0, int64_t r1, float* y,
+           int64_t ldy, const Tile& tile) {
+  const int64_t tc = std::max<int64_t>(4, static_cast<int64_t>((384 << 10) / arb) & ~int64_t{3});
+  for (int64_t t0 = 0; t0 < T; t0 += tc) {
+    const int64_t t1 = std::min(T, t0 + tc);
+    int64_t r = r0;
+    for (; r + 4 <= r1; r += 4) {
+      int64_t t = t0;
+      for (; t + 4 <= t1; t += 4) run_tile<4, 4>(w, act, arb, r, t, y, ldy, tile);
+      for (; t < t1; ++t) run_tile<4, 1>(w, act, arb, r, t, y, ldy, tile);
+    }
+    for (; r < r1; ++r) {
+      int64_t t = t0;
+      for (; t + 4 <= t1; t += 4) run_tile<1, 4>(w, act, arb, r, t, y, ldy, tile);
+      for (; t < t1; ++t) run_tile<1, 1>(w, act, arb, r, t, y, ldy, tile);
+    }
+  }
+}
+
+template <DType W>
+void gemm_a0(const WeightView& w, const uint8_t* act, int64_t T, int64_t r0, int64_t r1, float* y, int64_t ldy) {
+  const A0Layout L(w.n_in);
+  auto tile = [&L]<int R, int TT>(const uint8_t* const* wr, const uint8_t* const* ar, float* yy, int64_t ld) {
+    tile_a0<Q0<W>, R, TT>(wr, ar, L, yy, ld);
+  };
+  drive(w, act, L.bytes, T, r0, r1, y, ldy, tile);
+}
+
+template <DType W>
+void gemm_ak(const WeightView& w, const uint8_t* act, int64_t T, int64_t r0, int64_t r1, float* y, int64_t ldy) {
+  const AKLayout L(w.n_in);
+  auto tile = [&L]<int R, int TT>(const uint8_t* const* wr, const uint8_t* const* ar, float* yy, int64_t ld) {
+    tile_ak<QK<W>, R, TT>(wr, ar, L, yy, ld);
+  };
+  drive(w, act, L.bytes, T, r0, r1, y, ldy, tile);
+}
+
+template <DType W>
+void gemm_f(const WeightView& w, const uint8_t* act, size_t arb, int64_t T, int64_t r0, int64_t r1, float* y,
+            int64_t ldy) {
+  const int64_t n = w.n_in;
+  auto tile = [n]<int R, int TT>(const uint8_t* const* wr, const uint8_t* const* ar, float* yy, int64_t ld) {
+    tile_f<W, R, TT>(wr, ar, n, yy, ld);
+  };
+  drive(w, act, arb, T, r0, r1, y, ldy, tile);
+}
+
+}  // namespace
+
+bool has_matmul(DType w, int64_t n) {
+  switch (w) {
+    case DType::kQ8_0: case DType::kQ4_0: case DType::kQ5_0: return n % kQK == 0;
+    case DType::kQ4_K: case DType::kQ5_K: case DType::kQ6_K: return n % kQK_K == 0;
+    case DType::kF32: case DType::kF16: case DType::kBF16: return n > 0;
+    default: return false;
+  }
+}
+
+int act_kind(DType w) {
+  if (is_a0(w)) return 1;
+  if (is_ak(w)) return 2;
+  return w == DType::kF32 ? 3 : w == DType::kF16 ? 4 : 5;
+}
+
+size_t act_row_bytes(DType w, int64_t n) {
+  if (is_a0(w)) return A0Layout(n).bytes;
+  if (is_ak(w)) return AKLayout(n).bytes;
+  if (w == DType::kF32) return align64(n * 4);
+  return align64(n * 2);
+}
+
+void quantize_act(DType w, const float* x, int64_t n, int64_t T, uint8_t* dst) {
+  const size_t rb = act_row_bytes(w, n);
+  for (int64_t t = 0; t < T; ++t) {
+    const float* xt = x + t * n;
+    uint8_t* d = dst + t * rb;
+    if (is_a0(w)) quantize_a0_row(xt, n, d);
+    else if (is_ak(w)) quantize_ak_row(xt, n, d);
+    else if (w == DType::kF32) std::memcpy(d, xt, n * 4);
+    else if (w == DType::kF16) quantize_f16_row(xt, n, reinterpret_cast<uint16_t*>(d));
+    else ref::quantize_row(DType::kBF16, xt, d, n);
+  }
+}
+
+void gemm(const WeightView& w, const uint8_t* act, int64_t T, int64_t r0, int64_t r1, float* y, int64_t ldy) {
+  const size_t arb = act_row_bytes(w.dtype, w.n_in);
+  switch (w.dtype) {
+    case DType::kQ8_0: return gemm_a0<DType::kQ8_0>(w, act, T, r0, r1, y, ldy);
+    case DType::kQ4_0: return gemm_a0<DType::kQ4_0>(w, act, T, r0, r1, y, ldy);
+    case DType::kQ5_0: return gemm_a0<DType::kQ5_0>(w, act, T, r0, r1, y, ldy);
+    case DType::kQ4_K: return gemm_ak<DType::kQ4_K>(w, act, T, r0, r1, y, ldy);
+    case DType::kQ5_K: return gemm_ak<DType::kQ5_K>(w, act, T, r0, r1, y, ldy);
+    case DType::kQ6_K: return gemm_ak<DType::kQ6_K>(w, act, T, r0, r1, y, ldy);
+    case DType::kF32: return gemm_f<DType::kF32>(w, act, arb, T, r0, r1, y, ldy);
+    case DType::kF16: return gemm_f<DType::kF16>(w, act, arb, T, r0, r1, y, ldy);
+    case DType::kBF16: return gemm_f<DType::kBF16>(w, act, arb, T, r0, r1, y, ldy);
+    default: break;
+  }
+}
+
+void attention(const float* q, const uint16_t* k, const uint16_t* v, int64_t n_kv, int n_head, int n_head_kv,
+               int head_dim, float scale, float* out, int h0, int h1) {
+  if (head_dim > 256) return scalar::attention(q, k, v, n_kv, n_head, n_head_kv, head_dim, scale, out, h0, h1);
+  const int group = n_head / n_head_kv;
+  const int64_t kv_stride = static_cast<int64_t>(n_head_kv) * head_dim;
+  const int nv = (head_dim + 15) / 16;
+  const int rem = head_dim - 16 * (nv - 1);
+  const __mmask16 tail = static_cast<__mmask16>(rem == 16 ? 0xFFFF : (1u << rem) - 1);
+  constexpr int kRound = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+  for (int h = h0; h < h1; ++h) {
+    const float* qh = q + static_cast<int64_t>(h) * head_dim;
+    const int hk = h / group;
+    __m512 qv[16], acc[16];
+    for (int i = 0; i < nv; ++i) {
+      const __mmask16 m = i == nv - 1 ? tail : 0xFFFF;
+      qv[i] = _mm512_cvtph_ps(_mm512_cvtps_ph(_mm512_maskz_loadu_ps(m, qh + 16 * i), kRound));
+      acc[i] = _mm512_setzero_ps();
+    }
+    float M = -INFINITY, S = 0.f;
+    for (int64_t j = 0; j < n_kv; ++j) {
+      const uint16_t* kj = k + j * kv_stride + static_cast<int64_t>(hk) * head_dim;
+      __m512 sv = _mm512_setzero_ps();
+      for (int i = 0; i < nv; ++i) {
+        const __mmask16 m = i == nv - 1 ? tail : 0xFFFF;
+        sv = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, kj + 16 * i)), qv[i], sv);
+      }
+      float s = _mm512_reduce_add_ps(sv);
+      s *= scale;
+      float ms = 1.f, vs = 1.f;
+      if (s > M) {
+        const float m_old = M;
+        M = s;
+        ms = std::exp(m_old - M);
+        const __m512 vms = _mm512_set1_ps(ms);
+        for (int i = 0; i < nv; ++i) acc[i] = _mm512_cvtph_ps(_mm512_cvtps_ph(_mm512_mul_ps(acc[i], vms), kRound));
+      } else {
+        vs = std::exp(s - M);
+      }
+      const uint16_t* vj = v + j * kv_stride + static_cast<int64_t>(hk) * head_dim;
+      const __m512 vvs = _mm512_set1_ps(vs);
+      for (int i = 0; i < nv; ++i) {
+        const __mmask16 m = i == nv - 1 ? tail : 0xFFFF;
+        const __m512 vv = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, vj + 16 * i)), vvs);
+        acc[i] = _mm512_cvtph_ps(_mm512_cvtps_ph(_mm512_add_ps(acc[i], vv), kRound));
+      }
+      S = S * ms + vs;
+    }
+    const float inv = S == 0.f ? 0.f : 1.f / S;
+    float* oh = out + static_cast<int64_t>(h) * head_dim;
+    const __m512 vinv = _mm512_set1_ps(inv);
+    for (int i = 0; i < nv; ++i) {
+      const __mmask16 m = i == nv - 1 ? tail : 0xFFFF;
+      _mm512_mask_storeu_ps(oh + 16 * i, m, _mm512_mul_ps(acc[i], vinv));
+    }
+  }
+}
+
+}  // namespace nuri::kernels::cpu::avx512
+
+#pragma GCC pop_options
+#endif
