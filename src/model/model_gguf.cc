@@ -3,6 +3,7 @@
 
 #include "kernels/ref/quant.h"
 #include "model/arch_table.h"
+#include "model/bind_roles.h"
 #include "model/model.h"
 
 namespace nuri::model {
@@ -88,50 +89,16 @@ class GgufBinder {
   }
 
   Status bind() {
-    const ModelConfig& c = m_->config_;
-    ModelWeights& w = m_->weights_;
     const io::GgufTensorInfo* emb = f_.tensor("token_embd.weight");
-    if (!emb) return Error(f_.path() + ": missing tensor 'token_embd.weight' (architecture " + c.arch_str + ")");
+    if (!emb) return Error(f_.path() + ": missing tensor 'token_embd.weight' (architecture " + m_->config_.arch_str + ")");
     if (emb->ne.size() != 2) return Error(f_.path() + ": token_embd.weight must be 2-D");
     m_->config_.n_vocab = static_cast<int32_t>(emb->ne[1]);
-    const uint64_t V = c.n_vocab, E = c.n_embd, Q = c.q_dim(), KV = c.kv_dim();
-    NURI_TRY(view(Role::kTokEmbd, 0, {V, E}, &w.tok_embd));
-    NURI_TRY(vec(Role::kOutNorm, 0, E, &w.out_norm));
-    NURI_TRY(view(Role::kOutput, 0, {V, E}, &w.output, /*optional=*/true));
-    if (w.output.empty()) {
-      w.output = w.tok_embd;
-      m_->config_.tied_embeddings = true;
-    }
-    w.layers.resize(c.n_layer);
-    for (int l = 0; l < c.n_layer; ++l) {
-      LayerWeights& L = w.layers[l];
-      NURI_TRY(vec(Role::kAttnNorm, l, E, &L.attn_norm));
-      NURI_TRY(view(Role::kWq, l, {Q, E}, &L.wq));
-      NURI_TRY(view(Role::kWk, l, {KV, E}, &L.wk));
-      NURI_TRY(view(Role::kWv, l, {KV, E}, &L.wv));
-      NURI_TRY(view(Role::kWo, l, {E, Q}, &L.wo));
-      const bool bias_required = c.qkv_bias;
-      NURI_TRY(vec(Role::kBq, l, Q, &L.bq, !bias_required));
-      NURI_TRY(vec(Role::kBk, l, KV, &L.bk, !bias_required));
-      NURI_TRY(vec(Role::kBv, l, KV, &L.bv, !bias_required));
-      NURI_TRY(vec(Role::kBo, l, E, &L.bo, true));
-      NURI_TRY(vec(Role::kQNorm, l, c.head_dim, &L.q_norm, !c.qk_norm));
-      NURI_TRY(vec(Role::kKNorm, l, c.head_dim, &L.k_norm, !c.qk_norm));
-      NURI_TRY(vec(Role::kFfnNorm, l, E, &L.ffn_norm));
-      if (c.n_expert > 0) {
-        const uint64_t X = c.n_expert, F = c.n_ff_exp;
-        NURI_TRY(view(Role::kGateInp, l, {X, E}, &L.gate_inp));
-        NURI_TRY(view(Role::kGateExps, l, {X, F, E}, &L.gate_exps));
-        NURI_TRY(view(Role::kUpExps, l, {X, F, E}, &L.up_exps));
-        NURI_TRY(view(Role::kDownExps, l, {X, E, F}, &L.down_exps));
-      } else {
-        const uint64_t F = c.n_ff;
-        NURI_TRY(view(Role::kGate, l, {F, E}, &L.w_gate));
-        NURI_TRY(view(Role::kUp, l, {F, E}, &L.w_up));
-        NURI_TRY(view(Role::kDown, l, {E, F}, &L.w_down));
-      }
-    }
-    return Status::ok();
+    RoleBinder b;
+    b.view = [this](Role r, int l, std::vector<uint64_t> shape, kernels::WeightView* out, bool optional) {
+      return view(r, l, std::move(shape), out, optional);
+    };
+    b.vec = [this](Role r, int l, int64_t n, std::vector<float>* out, bool optional) { return vec(r, l, n, out, optional); };
+    return bind_roles(m_->config_, m_->weights_, b, /*output_optional=*/true);
   }
 
   static std::string shape_str(const std::vector<uint64_t>& s) {
