@@ -43,7 +43,7 @@ void RequestHandle::push(Event ev) {
     std::lock_guard lk(mu_);
     events_.push_back(std::move(ev));
   }
-  cv_.notify_all();
+  cv_.notify_one();  // one reader per handle
 }
 
 namespace {

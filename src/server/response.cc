@@ -36,6 +36,10 @@ Generation::Generation(const ApiRequest& req, const tokenizer::Tokenizer& tok, s
     c.text = echo_;
     c.offset = echo_.size();
   }
+  // `data: {` + the chunk's fixed fields + `"choices":[{"index":`, in chunk_base()'s order.
+  std::string base = dump_json(chunk_base());
+  base.pop_back();  // the closing brace
+  fast_prefix_ = "data: " + base + ",\"choices\":[{\"index\":";
 }
 
 std::string Generation::finish_name(FinishReason r) {
@@ -190,6 +194,20 @@ std::string Generation::on_event_sse(const Event& ev) {
     if (req_.include_usage) j["usage"] = nullptr;
     out += sse(j);
   };
+  if (ev.kind == Event::Kind::kToken && c.started && req_.top_logprobs < 0) {
+    // Hot path (one per token and client): the chunk from a prebuilt prefix, no JSON tree.
+    c.offset += ev.piece.size();
+    c.text += ev.text;
+    if (ev.text.empty()) return out;
+    out.reserve(fast_prefix_.size() + ev.text.size() + 96);
+    out += fast_prefix_;
+    out += std::to_string(ev.choice);
+    out += chat ? ",\"delta\":{\"content\":" : ",\"text\":";
+    out += dump_json(json(ev.text));
+    out += chat ? "},\"logprobs\":null,\"finish_reason\":null}]" : ",\"logprobs\":null,\"finish_reason\":null}]";
+    out += req_.include_usage ? ",\"usage\":null}\n\n" : "}\n\n";
+    return out;
+  }
   if (ev.kind == Event::Kind::kToken) {
     json lp = event_logprobs(ev, c);
     c.offset += ev.piece.size();

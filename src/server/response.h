@@ -63,6 +63,7 @@ class Generation {
   int64_t created_;
   int32_t n_prompt_;
   std::string echo_;
+  std::string fast_prefix_;  // SSE token chunks start with this
   std::vector<Choice> choices_;
   int32_t n_done_ = 0;
 };

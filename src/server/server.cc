@@ -299,7 +299,9 @@ void Server::Impl::handle_generate(Endpoint ep, const httplib::Request& hreq, ht
             }
             continue;
           }
+          // Drain whatever else is ready: one write for several tokens when this thread lags.
           std::string out = job->gen->on_event_sse(ev);
+          while (!job->gen->all_done() && job->handle->next(&ev, 0ms)) out += job->gen->on_event_sse(ev);
           const bool done = job->gen->all_done();
           if (done) out += job->gen->final_sse();
           if (!out.empty() && !sink.write(out.data(), out.size())) {
