@@ -73,7 +73,11 @@ void Pool::run_raw(RawFn fn, void* ctx) {
   generation_.fetch_add(1);  // seq_cst: pairs with the sleepers_ increment in worker()
   if (sleepers_.load() > 0) futex_wake(&generation_);
   fn(ctx, 0, n_threads_);
-  while (pending_.load(std::memory_order_acquire) != 0) cpu_relax();
+  // Spin briefly, then yield: on a busy machine the thread we wait for may not be running.
+  for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) {
+    if (spins < 4096) cpu_relax();
+    else std::this_thread::yield();
+  }
 }
 
 void Pool::worker(int index) {
@@ -84,9 +88,10 @@ void Pool::worker(int index) {
       const auto t0 = std::chrono::steady_clock::now();
       int spins = 0;
       while ((g = generation_.load(std::memory_order_acquire)) == seen) {
-        cpu_relax();
-        if (++spins == 256) {
-          spins = 0;
+        if (++spins < 4096) {
+          cpu_relax();
+        } else {
+          std::this_thread::yield();
           if (std::chrono::steady_clock::now() - t0 > kSpin) {
             sleepers_.fetch_add(1);
             while (generation_.load() == seen) futex_wait(&generation_, seen);

@@ -1,0 +1,197 @@
+// nuri bench -m FILE [-p 512] [-n 128] [-t THREADS] [-r RUNS] | nuri bench --bandwidth
+// Prefill and decode speed (medians of runs), decode as a fraction of the memory-bandwidth limit
+// (bytes of weights read per token / measured read bandwidth), peak RSS. Human lines on stdout,
+// then one JSON line with the same numbers (bench/compare.sh reads it).
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/thread_pool.h"
+#include "base/timer.h"
+#include "command.h"
+#include "kernels/cpu/cpu.h"
+#include "kernels/cpu/pool.h"
+#include "model/context.h"
+#include "runtime/loaded_model.h"
+
+namespace {
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0.0 : v[v.size() / 2];
+}
+
+long peak_rss_kib() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::atol(line.c_str() + 6);
+  return 0;
+}
+
+// Read bandwidth (GB/s) of `threads` threads summing a buffer much larger than the caches.
+double measure_bandwidth(int threads) {
+  const size_t bytes = size_t{1} << 30;  // 1 GiB
+  const size_t n = bytes / sizeof(uint64_t);
+  std::unique_ptr<uint64_t[]> buf(new uint64_t[n]);
+  nuri::kernels::cpu::Pool pool(threads);
+  pool.run([&](int th, int nt) {  // first touch by the thread that reads it
+    int64_t b, e;
+    nuri::kernels::cpu::Pool::split(static_cast<int64_t>(n), 4096, th, nt, &b, &e);
+    for (int64_t i = b; i < e; ++i) buf[i] = static_cast<uint64_t>(i);
+  });
+  std::vector<uint64_t> sink(threads * 8);
+  double best = 0;
+  for (int rep = 0; rep < 5; ++rep) {
+    nuri::Timer t;
+    pool.run([&](int th, int nt) {
+      int64_t b, e;
+      nuri::kernels::cpu::Pool::split(static_cast<int64_t>(n), 4096, th, nt, &b, &e);
+      uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (int64_t i = b; i + 4 <= e; i += 4) {
+        s0 += buf[i];
+        s1 += buf[i + 1];
+        s2 += buf[i + 2];
+        s3 += buf[i + 3];
+      }
+      sink[th * 8] = s0 + s1 + s2 + s3;
+    });
+    best = std::max(best, bytes / t.seconds() / 1e9);
+  }
+  volatile uint64_t keep = sink[0];
+  (void)keep;
+  return best;
+}
+
+// Bytes of weights one decode step reads: every matmul weight (experts: the used fraction).
+double weight_bytes_per_token(const nuri::model::Model& m) {
+  const auto& w = m.weights();
+  const auto& c = m.config();
+  auto bytes = [](const nuri::kernels::WeightView& v) {
+    return v.empty() ? 0.0 : static_cast<double>(v.row_bytes) * static_cast<double>(v.n_out);
+  };
+  double total = bytes(w.output);
+  for (const auto& L : w.layers) {
+    total += bytes(L.wq) + bytes(L.wk) + bytes(L.wv) + bytes(L.wo) + bytes(L.w_gate) + bytes(L.w_up) +
+             bytes(L.w_down) + bytes(L.gate_inp);
+    if (c.n_expert > 0) {
+      const double frac = static_cast<double>(c.n_expert_used) / c.n_expert;
+      total += frac * (bytes(L.gate_exps) + bytes(L.up_exps) + bytes(L.down_exps));
+    }
+  }
+  return total;
+}
+
+int argmax(const float* x, int n) {
+  return static_cast<int>(std::max_element(x, x + n) - x);
+}
+
+int run_bench(int argc, char** argv) {
+  CLI::App app{"Measure prefill and decode speed, and memory read bandwidth.", "nuri bench"};
+  std::string model_path;
+  int n_prompt = 512, n_gen = 128, threads = 0, runs = 3;
+  bool bandwidth_only = false, no_bandwidth = false;
+  app.add_option("-m,--model", model_path, "GGUF file");
+  app.add_option("-p,--prompt-tokens", n_prompt, "prompt tokens to prefill (default 512)")->check(CLI::Range(1, 1 << 16));
+  app.add_option("-n,--gen-tokens", n_gen, "tokens to decode (default 128)")->check(CLI::Range(0, 1 << 16));
+  app.add_option("-t,--threads", threads, "threads (default: physical cores)")->check(CLI::Range(0, 1024));
+  app.add_option("-r,--runs", runs, "runs; medians are reported (default 3)")->check(CLI::Range(1, 1000));
+  app.add_flag("--bandwidth", bandwidth_only, "only measure memory read bandwidth");
+  app.add_flag("--no-bandwidth", no_bandwidth, "skip the bandwidth measurement");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 1;
+  }
+  if (threads <= 0) threads = nuri::ThreadPool::default_threads();
+  const char* target = nuri::kernels::cpu::target_name(nuri::kernels::cpu::active_target());
+  if (bandwidth_only) {
+    const double bw = measure_bandwidth(threads);
+    std::printf("memory read bandwidth: %.1f GB/s (%d threads)\n", bw, threads);
+    std::printf("{\"engine\":\"nuri\",\"threads\":%d,\"bandwidth_gb_s\":%.2f}\n", threads, bw);
+    return 0;
+  }
+  if (model_path.empty()) {
+    std::fprintf(stderr, "nuri bench: give a model (-m FILE) or --bandwidth\n");
+    return 1;
+  }
+  auto lm = nuri::runtime::load_model(model_path);
+  if (!lm.ok()) {
+    std::fprintf(stderr, "nuri bench: %s\n", lm.error().c_str());
+    return 1;
+  }
+  const auto& cfg = lm->model->config();
+  // The anchor's prompt: a repeated sentence, cut to n_prompt tokens.
+  std::string text;
+  for (int i = 0; i < 400; ++i) text += "The quick brown fox jumps over the lazy dog. ";
+  std::vector<int32_t> ids = lm->tokenizer.encode(text, /*add_special=*/true, /*parse_special=*/false);
+  while (static_cast<int>(ids.size()) < n_prompt) ids.push_back(ids.empty() ? 0 : ids.back());
+  ids.resize(n_prompt);
+
+  nuri::model::ContextParams cp;
+  cp.n_ctx = n_prompt + n_gen + 16;
+  cp.n_batch = n_prompt;
+  cp.n_threads = threads;
+  auto ctx = nuri::model::Context::create(lm->model, cp);
+  if (!ctx.ok()) {
+    std::fprintf(stderr, "nuri bench: %s\n", ctx.error().c_str());
+    return 1;
+  }
+  auto& c = **ctx;
+  std::vector<double> pp, tg;
+  std::vector<nuri::model::BatchToken> batch;
+  for (int r = 0; r < runs; ++r) {
+    c.seq_clear(0);
+    batch.clear();
+    for (int i = 0; i < n_prompt; ++i) batch.push_back({ids[i], i, 0, i + 1 == n_prompt});
+    nuri::Timer t0;
+    if (auto st = c.decode(batch); !st.is_ok()) {
+      std::fprintf(stderr, "nuri bench: %s\n", st.message().c_str());
+      return 1;
+    }
+    pp.push_back(n_prompt / t0.seconds());
+    int32_t next = argmax(c.logits(0), cfg.n_vocab);
+    nuri::Timer t1;
+    for (int i = 0; i < n_gen; ++i) {
+      batch.assign(1, {next, n_prompt + i, 0, true});
+      if (auto st = c.decode(batch); !st.is_ok()) {
+        std::fprintf(stderr, "nuri bench: %s\n", st.message().c_str());
+        return 1;
+      }
+      next = argmax(c.logits(0), cfg.n_vocab);
+    }
+    if (n_gen > 0) tg.push_back(n_gen / t1.seconds());
+    std::fprintf(stderr, "run %d: prefill %.2f tok/s, decode %.2f tok/s\n", r, pp.back(), tg.empty() ? 0.0 : tg.back());
+  }
+  const double pp_med = median(pp), tg_med = median(tg);
+  const double wbytes = weight_bytes_per_token(*lm->model);
+  const double rss_mib = peak_rss_kib() / 1024.0;  // before the bandwidth buffer
+  const double bw = no_bandwidth ? 0.0 : measure_bandwidth(threads);
+  const double limit = bw > 0 ? bw * 1e9 / wbytes : 0.0;  // tok/s if decode only streamed weights
+  const double frac = limit > 0 ? tg_med / limit : 0.0;
+  std::printf("model: %s (%.0f MiB of weights read per token)\n", lm->name.c_str(), wbytes / (1 << 20));
+  std::printf("threads: %d, kernels: %s\n", threads, target);
+  std::printf("prefill %d tokens: %.2f tok/s (median of %d)\n", n_prompt, pp_med, runs);
+  std::printf("decode %d tokens: %.2f tok/s (median of %d)\n", n_gen, tg_med, runs);
+  if (bw > 0)
+    std::printf("memory read bandwidth: %.1f GB/s -> decode limit %.1f tok/s; decode at %.1f %% of it\n", bw, limit,
+                100 * frac);
+  std::printf("peak RSS: %.0f MiB (KV cache %.0f MiB)\n", rss_mib, c.kv_bytes() / 1048576.0);
+  std::printf(
+      "{\"engine\":\"nuri\",\"model\":\"%s\",\"threads\":%d,\"kernels\":\"%s\",\"prefill_tok_s_median\":%.2f,"
+      "\"decode_tok_s_median\":%.2f,\"bandwidth_gb_s\":%.2f,\"decode_bw_fraction\":%.4f,\"weight_mib_per_token\":%.1f,"
+      "\"peak_rss_mib\":%.1f}\n",
+      model_path.c_str(), threads, target, pp_med, tg_med, bw, frac, wbytes / (1 << 20), rss_mib);
+  return 0;
+}
+
+}  // namespace
+
+NURI_COMMAND("bench", "prefill/decode speed, memory bandwidth, peak RSS", run_bench);
