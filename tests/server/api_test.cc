@@ -173,7 +173,7 @@ TEST(ServerApi, BadMessages) {
 }
 
 TEST(ServerApi, MalformedJson) {
-  for (const std::string body : {"", " ", "{", "}", "[", "nul", "{\"messages\":", "{\"a\":1,}", "{'a':1}", "\"str\"", "[1,2]",
+  for (const std::string& body : {"", " ", "{", "}", "[", "nul", "{\"messages\":", "{\"a\":1,}", "{'a':1}", "\"str\"", "[1,2]",
                                  "42", "null", "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]} trailing",
                                  "{\"a\":\"\\ud800\"}", "{\"a\":\"\\x41\"}", "{\"a\":01}", "{\"a\":NaN}", "{\"a\":Infinity}"}) {
     ApiError e = parse_err(Endpoint::kChat, body);
@@ -182,7 +182,7 @@ TEST(ServerApi, MalformedJson) {
 }
 
 TEST(ServerApi, InvalidUtf8) {
-  for (const std::string bad : {std::string("\xff"), std::string("\xc3"), std::string("\xc0\xaf"), std::string("\xed\xa0\x80"),
+  for (const std::string& bad : {std::string("\xff"), std::string("\xc3"), std::string("\xc0\xaf"), std::string("\xed\xa0\x80"),
                                 std::string("\xf8\x88\x80\x80\x80"), std::string("a\x80z")}) {
     const std::string body = std::string(R"({"messages":[{"role":"user","content":")") + bad + R"("}]})";
     EXPECT_EQ(parse_err(Endpoint::kChat, body).code, "invalid_json");

@@ -271,6 +271,29 @@ async function main() {
     check(ex.code === 0, 'small server exits cleanly', ex);
   }
 
+  // --- a model with its own chat template (Qwen3-MoE, byte-level BPE, 151k vocab)
+  const qwen = path.join(shared, 'models', 'tiny-qwen3moe-8x-qwen2vocab-Q4_K_M.gguf');
+  const qs = await lib.startServer(nuri, ['-m', qwen, '--parallel', '2', '-t', '1', '--ctx', '1024']);
+  try {
+    const c = new OpenAI({ baseURL: qs.url + '/v1', apiKey: 'none', maxRetries: 0 });
+    const QM = path.basename(qwen);
+    const msgs = [{ role: 'system', content: 'You are helpful.' }, { role: 'user', content: 'Wie geht es dir? 你好 🎉' }];
+    const rendered = lib.run(nuri, ['template', '-m', qwen, '--messages', JSON.stringify(msgs)]);
+    const qRun = lib.run(nuri, ['run', '-m', qwen, '-p', rendered, '-n', '20', '--no-echo', '-t', '1']).replace(/\n$/, '');
+    const q = await c.chat.completions.create({ model: QM, messages: msgs, max_tokens: 20, temperature: 0 });
+    check(q.choices[0].message.content === qRun, 'qwen3moe: chat (model template) greedy equals nuri run on nuri template output',
+      { server: q.choices[0].message.content, run: qRun });
+    const nTok = lib.run(nuri, ['tokenize', '-m', qwen, '--ids', '--add-special', '--parse-special', rendered]).trim().split(/\s+/).length;
+    check(q.usage.prompt_tokens === nTok, 'qwen3moe: prompt_tokens equals the tokenized template', { usage: q.usage, nTok });
+    const qst = await c.chat.completions.create({ model: QM, messages: msgs, max_tokens: 20, temperature: 0, stream: true });
+    let qText = '';
+    for await (const chunk of qst) for (const ch of chunk.choices) qText += ch.delta.content || '';
+    check(qText === q.choices[0].message.content, 'qwen3moe: streamed deltas (multi-byte UTF-8 split across tokens) equal the full text', { qText });
+  } finally {
+    const ex = await lib.stopServer(qs);
+    check(ex.code === 0, 'qwen3moe server exits cleanly', ex);
+  }
+
   const s = lib.summary();
   console.log(`server e2e: ${s.passes} passed, ${s.failures} failed`);
   process.exit(s.failures ? 1 : 0);
