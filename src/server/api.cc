@@ -284,13 +284,20 @@ bool parse_request(Endpoint ep, std::string_view body, ApiRequest* out, ApiError
       else return c.fail("seed", "'seed' must be an integer");
     }
     if (const json* s = c.get("stop")) {
+      // Each stop string is matched against held-back text every token: keep them short.
+      auto add_stop = [&](const std::string& x) {
+        if (x.size() > kMaxStopBytes)
+          return c.fail("stop", "each 'stop' sequence must be at most " + std::to_string(kMaxStopBytes) + " bytes");
+        if (!x.empty()) out->stop.push_back(x);
+        return true;
+      };
       if (s->is_string()) {
-        if (!s->get<std::string>().empty()) out->stop.push_back(s->get<std::string>());
+        if (!add_stop(s->get<std::string>())) return false;
       } else if (s->is_array()) {
         if (s->size() > 16) return c.fail("stop", "'stop' may hold at most 16 sequences");
         for (const auto& x : *s) {
           if (!x.is_string()) return c.fail("stop", "'stop' must be a string or an array of strings");
-          if (!x.get<std::string>().empty()) out->stop.push_back(x.get<std::string>());
+          if (!add_stop(x.get<std::string>())) return false;
         }
       } else {
         return c.fail("stop", "'stop' must be a string or an array of strings");

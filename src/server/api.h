@@ -64,6 +64,8 @@ struct ApiRequest {
 
 // Most nesting levels of arrays/objects accepted in a request body.
 inline constexpr int kMaxJsonDepth = 64;
+// Longest stop sequence accepted (bytes).
+inline constexpr size_t kMaxStopBytes = 256;
 
 // Parses and validates a request body. On failure fills *err and returns false.
 bool parse_request(Endpoint ep, std::string_view body, ApiRequest* out, ApiError* err);

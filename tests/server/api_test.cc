@@ -137,6 +137,8 @@ TEST(ServerApi, WrongTypesAndRanges) {
   EXPECT_EQ(err_param(R"("stop":5)"), "stop");
   EXPECT_EQ(err_param(R"("stop":["a",1])"), "stop");
   EXPECT_EQ(err_param(R"("stop":["1","2","3","4","5","6","7","8","9","10","11","12","13","14","15","16","17"])"), "stop");
+  EXPECT_EQ(err_param("\"stop\":\"" + std::string(kMaxStopBytes + 1, 'x') + "\""), "stop");
+  EXPECT_EQ(err_param("\"stop\":[\"a\",\"" + std::string(kMaxStopBytes + 1, 'x') + "\"]"), "stop");
   EXPECT_EQ(err_param(R"("stream":"yes")"), "stream");
   EXPECT_EQ(err_param(R"("stream_options":[])"), "stream_options");
   EXPECT_EQ(err_param(R"("stream_options":{"include_usage":1})"), "stream_options.include_usage");
@@ -173,7 +175,7 @@ TEST(ServerApi, BadMessages) {
 }
 
 TEST(ServerApi, MalformedJson) {
-  for (const std::string& body : {"", " ", "{", "}", "[", "nul", "{\"messages\":", "{\"a\":1,}", "{'a':1}", "\"str\"", "[1,2]",
+  for (const char* body : {"", " ", "{", "}", "[", "nul", "{\"messages\":", "{\"a\":1,}", "{'a':1}", "\"str\"", "[1,2]",
                                  "42", "null", "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]} trailing",
                                  "{\"a\":\"\\ud800\"}", "{\"a\":\"\\x41\"}", "{\"a\":01}", "{\"a\":NaN}", "{\"a\":Infinity}"}) {
     ApiError e = parse_err(Endpoint::kChat, body);
