@@ -21,6 +21,7 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c,bmi,bmi2")
+#pragma GCC optimize("fp-contract=off")  // ref's float order, no fused multiply-adds unless written
 
 namespace nuri::kernels::cpu::avx512 {
 namespace {

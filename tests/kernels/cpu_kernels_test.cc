@@ -1,0 +1,210 @@
+// kernels/cpu against kernels/ref on random inputs with awkward sizes, for every weight dtype and
+// every SIMD target this machine runs. K-quant products must equal ref bit for bit; Q8_0-family and
+// float products may differ only by float summation order (tight relative tolerance).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "kernels/cpu/cpu.h"
+#include "kernels/cpu/pool.h"
+#include "kernels/fp16.h"
+#include "kernels/ops.h"
+#include "kernels/ref/quant.h"
+
+namespace nuri::kernels {
+namespace {
+
+std::vector<cpu::Target> targets() {
+  std::vector<cpu::Target> v;
+  for (auto t : {cpu::Target::kScalar, cpu::Target::kAvx2, cpu::Target::kAvx512})
+    if (cpu::target_available(t)) v.push_back(t);
+  return v;
+}
+
+bool exact_dtype(DType w) { return w == DType::kQ4_K || w == DType::kQ5_K || w == DType::kQ6_K; }
+
+std::vector<int> sizes_for(DType w) {
+  switch (dtype_info(w).block_size) {
+    case 256: return {256, 768, 2304};
+    case 32: return {32, 96, 416, 896};
+    default: return {1, 17, 100, 896};
+  }
+}
+
+struct Case {
+  DType w;
+  int n, n_out, T;
+};
+
+void check_case(cpu::Target tg, const Case& c, std::mt19937& rng) {
+  std::normal_distribution<float> nd(0.f, 1.f);
+  const size_t wrow = *row_size(c.w, c.n);
+  std::vector<uint8_t> wq(wrow * c.n_out);
+  std::vector<float> tmp(c.n);
+  for (int r = 0; r < c.n_out; ++r) {
+    for (auto& v : tmp) v = nd(rng) * (r % 3 == 0 ? 0.01f : 1.f);
+    ref::quantize_row(c.w, tmp.data(), wq.data() + r * wrow, c.n);
+  }
+  std::vector<float> x(static_cast<size_t>(c.T) * c.n);
+  for (auto& v : x) v = nd(rng) * 3.f;
+  if (c.T > 1) std::fill(x.begin() + c.n, x.begin() + 2 * c.n, 0.f);  // an all-zero token
+  WeightView wv{c.w, wq.data(), c.n_out, c.n, wrow};
+
+  // Oracle: ref activations and ref::vec_dot per (row, token).
+  const DType vt = ref::vec_dot_type(c.w);
+  const size_t xrow = *row_size(vt, c.n);
+  std::vector<uint8_t> xq(xrow * c.T);
+  for (int t = 0; t < c.T; ++t) {
+    if (vt == DType::kF32) std::memcpy(xq.data() + t * xrow, &x[t * c.n], c.n * 4);
+    else ref::quantize_row(vt, &x[t * c.n], xq.data() + t * xrow, c.n);
+  }
+  // Scale for the tolerance: sum of |w_i x_i| with dequantised weights.
+  std::vector<float> wd(c.n);
+  const size_t arb = cpu::act_row_bytes(tg, c.w, c.n);
+  std::vector<uint8_t> act_buf(arb * c.T + 64);
+  uint8_t* act = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(act_buf.data()) + 63) & ~uintptr_t{63});
+  cpu::quantize_act(tg, c.w, x.data(), c.n, c.T, act);
+  std::vector<float> y(static_cast<size_t>(c.T) * c.n_out, NAN);
+  // Two calls over a split of the rows, as the thread pool does.
+  const int64_t mid = c.n_out / 2;
+  cpu::gemm(tg, wv, act, c.T, 0, mid, y.data(), c.n_out);
+  cpu::gemm(tg, wv, act, c.T, mid, c.n_out, y.data(), c.n_out);
+  for (int r = 0; r < c.n_out; ++r) {
+    ref::dequantize_row(c.w, wq.data() + r * wrow, wd.data(), c.n);
+    for (int t = 0; t < c.T; ++t) {
+      const float expect = ref::vec_dot(c.w, wq.data() + r * wrow, xq.data() + t * xrow, c.n);
+      const float got = y[t * c.n_out + r];
+      if (exact_dtype(c.w)) {
+        ASSERT_EQ(got, expect) << cpu::target_name(tg) << " " << dtype_name(c.w) << " n=" << c.n << " r=" << r
+                               << " t=" << t;
+      } else {
+        double sabs = 0;
+        for (int i = 0; i < c.n; ++i) sabs += std::fabs(static_cast<double>(wd[i]) * x[t * c.n + i]);
+        ASSERT_NEAR(got, expect, 1e-5 * sabs + 1e-6)
+            << cpu::target_name(tg) << " " << dtype_name(c.w) << " n=" << c.n << " r=" << r << " t=" << t;
+      }
+    }
+  }
+}
+
+TEST(CpuMatmul, MatchesRefEveryTargetAndDtype) {
+  std::mt19937 rng(11);
+  for (cpu::Target tg : targets()) {
+    for (DType w : {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0, DType::kQ5_0, DType::kQ4_1,
+                    DType::kQ5_1, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K}) {
+      for (int n : sizes_for(w))
+        for (int n_out : {1, 5, 13})
+          for (int T : {1, 3, 6}) check_case(tg, {w, n, n_out, T}, rng);
+    }
+  }
+}
+
+TEST(CpuMatmul, OpsMatmulUsesFastPathWithSameResults) {
+  // kernels::matmul (the op API, threaded) equals ref per (row, token) within the tolerance.
+  std::mt19937 rng(5);
+  std::normal_distribution<float> nd(0.f, 1.f);
+  const int n = 512, n_out = 37, T = 5;
+  for (DType w : {DType::kQ8_0, DType::kQ4_K, DType::kQ6_K}) {
+    const size_t wrow = *row_size(w, n);
+    std::vector<uint8_t> wq(wrow * n_out);
+    std::vector<float> tmp(n), x(T * n), y(T * n_out);
+    for (int r = 0; r < n_out; ++r) {
+      for (auto& v : tmp) v = nd(rng);
+      ref::quantize_row(w, tmp.data(), wq.data() + r * wrow, n);
+    }
+    for (auto& v : x) v = nd(rng);
+    WeightView wv{w, wq.data(), n_out, n, wrow};
+    std::vector<uint8_t> scratch(matmul_scratch_bytes(w, n, T));
+    ThreadPool pool(2);
+    matmul(wv, x.data(), T, y.data(), scratch.data(), &pool);
+    const DType vt = ref::vec_dot_type(w);
+    std::vector<uint8_t> xq(*row_size(vt, n));
+    for (int t = 0; t < T; ++t) {
+      ref::quantize_row(vt, &x[t * n], xq.data(), n);
+      for (int r = 0; r < n_out; ++r) {
+        const float e = ref::vec_dot(w, wq.data() + r * wrow, xq.data(), n);
+        EXPECT_NEAR(y[t * n_out + r], e, 1e-4 * (1 + std::fabs(e))) << dtype_name(w);
+      }
+    }
+  }
+}
+
+TEST(CpuAttention, MatchesOpsAttentionEveryTarget) {
+  std::mt19937 rng(7);
+  std::normal_distribution<float> nd(0.f, 1.f);
+  for (cpu::Target tg : targets()) {
+    for (int hd : {8, 64, 80, 128}) {
+      for (int n_kv : {1, 7, 40}) {
+        const int n_head = 4, n_head_kv = 2;
+        const int kvd = n_head_kv * hd;
+        std::vector<float> q(n_head * hd), out_ref(n_head * hd), out(n_head * hd), scores(n_kv);
+        std::vector<uint16_t> k(n_kv * kvd), v(n_kv * kvd);
+        for (auto& e : q) e = nd(rng);
+        for (auto& e : k) e = fp32_to_fp16(nd(rng));
+        for (auto& e : v) e = fp32_to_fp16(nd(rng));
+        const float scale = 1.f / std::sqrt(static_cast<float>(hd));
+        attention(q.data(), k.data(), v.data(), n_kv, n_head, n_head_kv, hd, scale, out_ref.data(), scores.data());
+        // Two head ranges, as the forward pass splits them over threads.
+        cpu::attention(tg, q.data(), k.data(), v.data(), n_kv, n_head, n_head_kv, hd, scale, out.data(), 0, 1);
+        cpu::attention(tg, q.data(), k.data(), v.data(), n_kv, n_head, n_head_kv, hd, scale, out.data(), 1, n_head);
+        for (size_t i = 0; i < out.size(); ++i) {
+          // Only the K dot product's summation order differs; the f16 accumulator may round one
+          // f16 ulp (2^-10 relative) apart.
+          ASSERT_NEAR(out[i], out_ref[i], 4e-3 * (1 + std::fabs(out_ref[i])))
+              << cpu::target_name(tg) << " hd=" << hd << " n_kv=" << n_kv << " i=" << i;
+        }
+        if (tg == cpu::Target::kScalar) EXPECT_EQ(out, out_ref);  // same loop: identical
+      }
+    }
+  }
+}
+
+TEST(CpuRope, CachedTableEqualsRopeBitForBit) {
+  std::mt19937 rng(9);
+  std::normal_distribution<float> nd(0.f, 1.f);
+  for (auto style : {RopeStyle::kNormal, RopeStyle::kNeox}) {
+    for (int pos : {0, 1, 17, 4095}) {
+      const int n_head = 3, hd = 64, n_rot = 48;
+      std::vector<float> a(n_head * hd), b;
+      for (auto& e : a) e = nd(rng);
+      b = a;
+      std::vector<float> cs(n_rot);
+      rope(a.data(), n_head, hd, n_rot, pos, 10000.f, style);
+      cpu::rope_table(n_rot, pos, 10000.f, cs.data());
+      cpu::rope_cached(b.data(), n_head, hd, n_rot, cs.data(), style);
+      EXPECT_EQ(a, b) << "pos " << pos;
+    }
+  }
+}
+
+TEST(CpuPool, EveryThreadRunsOnceAndSplitCovers) {
+  for (int n : {1, 2, 3}) {
+    cpu::Pool pool(n);
+    for (int rep = 0; rep < 200; ++rep) {
+      std::vector<std::atomic<int>> hits(n);
+      pool.run([&](int i, int nt) {
+        EXPECT_EQ(nt, n);
+        hits[i].fetch_add(1);
+      });
+      for (auto& h : hits) EXPECT_EQ(h.load(), 1);
+    }
+  }
+  for (int64_t total : {0, 1, 7, 100, 1001}) {
+    int64_t covered = 0, prev_end = 0;
+    for (int i = 0; i < 3; ++i) {
+      int64_t b, e;
+      cpu::Pool::split(total, 4, i, 3, &b, &e);
+      EXPECT_EQ(b, prev_end);
+      EXPECT_TRUE(b % 4 == 0 || b == total);
+      covered += e - b;
+      prev_end = e;
+    }
+    EXPECT_EQ(covered, total);
+  }
+}
+
+}  // namespace
+}  // namespace nuri::kernels
