@@ -16,13 +16,16 @@ PKGS=(
   libseccomp-dev        # sandbox: seccomp filters for generated code
   clang libclang-rt-14-dev   # libFuzzer and sanitizer runtimes
   python3 python3-numpy python3-jinja2   # tooling only: reference checks, data generation
-  nodejs npm            # e2e test of the server with the official openai client
 )
 
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# The server's e2e test drives nuri with the official openai npm client. Machines that already
+# have Node.js (e.g. from NodeSource, which bundles npm) keep it; Debian's npm would conflict.
+if ! command -v node >/dev/null 2>&1; then missing+=(nodejs); fi
+if ! command -v npm >/dev/null 2>&1; then missing+=(npm); fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   SUDO=""
