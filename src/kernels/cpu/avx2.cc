@@ -1,28 +1,357 @@
-// AVX2 + FMA + F16C target. Matrix products fall back to the scalar target for now; attention is
-// vectorised with 8-lane f32 / F16C (same f16 rounding points as kernels::attention).
+// AVX2 + FMA + F16C target (x86-64 machines without AVX-512 VNNI).
+// Q8_0 / Q4_0 / Q5_0: vpmaddubsw on |w| and sign(y, w) (exact: |sums| < 2^15), per-lane float
+// accumulation. Q4_K / Q5_K / Q6_K: vpmaddubsw + vpmaddwd with the sub-block scales, exact integer
+// reduction per super-block and ref's float order (bit-identical to ref). F32 / F16 / BF16: 8-lane FMA.
+// Activations use the scalar target's (ref) layout, so quantisation is ref's own code.
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 
+#include "kernels/blocks.h"
 #include "kernels/cpu/impl.h"
 #include "kernels/fp16.h"
+#include "kernels/ref/quant.h"
 
 #if NURI_CPU_HAVE_X86
 #pragma GCC push_options
-#pragma GCC target("avx2,fma,f16c")
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC target("avx2,fma,f16c,bmi,bmi2")
+#pragma GCC optimize("fp-contract=off")  // ref's float order, no fused multiply-adds unless written
 
 namespace nuri::kernels::cpu::avx2 {
+namespace {
 
-bool has_matmul(DType, int64_t) { return false; }
+inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+inline int32_t hsum_i32(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+  return _mm_cvtsi128_si32(s);
+}
+inline uint16_t ld16(const uint8_t* p) {
+  uint16_t v;
+  std::memcpy(&v, p, 2);
+  return v;
+}
+
+// 32 bits -> 32 bytes of 0xFF where the bit is set.
+inline __m256i bits_to_bytes(uint32_t x) {
+  const __m256i shuf = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3,
+                                        3, 3, 3, 3, 3);
+  const __m256i bit = _mm256_set1_epi64x(static_cast<long long>(0x8040201008040201ull));
+  __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(x)), shuf);
+  return _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
+}
+
+// Signed weight values of block b (Q8_0: as stored; Q4_0 / Q5_0: q - offset) and the f16 scale.
+template <DType W>
+inline __m256i load_q0(const uint8_t* row, int64_t b, uint16_t* d) {
+  if constexpr (W == DType::kQ8_0) {
+    const uint8_t* p = row + b * 34;
+    *d = ld16(p);
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2));
+  } else {
+    const size_t bytes = W == DType::kQ4_0 ? 18 : 22;
+    const uint8_t* p = row + b * bytes;
+    *d = ld16(p);
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + (W == DType::kQ4_0 ? 2 : 6)));
+    __m256i v = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(a, 4), a), _mm256_set1_epi8(0x0F));
+    if constexpr (W == DType::kQ4_0) {
+      return _mm256_sub_epi8(v, _mm256_set1_epi8(8));
+    } else {
+      uint32_t qh;
+      std::memcpy(&qh, p + 2, 4);
+      v = _mm256_or_si256(v, _mm256_and_si256(bits_to_bytes(qh), _mm256_set1_epi8(0x10)));
+      return _mm256_sub_epi8(v, _mm256_set1_epi8(16));
+    }
+  }
+}
+
+template <DType W, int R, int TT>
+void tile_q0(const uint8_t* const* wr, const uint8_t* const* ar, int64_t nb, float* y, int64_t ldy) {
+  __m256 acc[R][TT];
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < TT; ++t) acc[r][t] = _mm256_setzero_ps();
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (int64_t b = 0; b < nb; ++b) {
+    __m256i aw[R], w[R];
+    float dw[R];
+    for (int r = 0; r < R; ++r) {
+      uint16_t d;
+      w[r] = load_q0<W>(wr[r], b, &d);
+      aw[r] = _mm256_sign_epi8(w[r], w[r]);
+      dw[r] = fp16_to_fp32(d);
+    }
+    for (int t = 0; t < TT; ++t) {
+      const auto* yb = reinterpret_cast<const BlockQ8_0*>(ar[t]) + b;
+      const __m256i yv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(yb->qs));
+      const float dy = fp16_to_fp32(yb->d);
+      for (int r = 0; r < R; ++r) {
+        const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(aw[r], _mm256_sign_epi8(yv, w[r])), ones);
+        acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw[r] * dy), acc[r][t]);
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < TT; ++t) y[t * ldy + r] = hsum(acc[r][t]);
+}
+
+// K formats: one super-block of a row as 8 vectors of 32 u8 values and 8 vectors of int16 scales.
+struct KUnpacked {
+  __m256i q[8];
+  __m256i sc[8];   // scale per vpmaddubsw lane
+  int16_t mins[16];
+  float d, dmin;
+};
+
+template <DType W>
+inline void unpack_k(const uint8_t* p, KUnpacked* u) {
+  const __m256i low = _mm256_set1_epi8(0x0F);
+  if constexpr (W == DType::kQ4_K || W == DType::kQ5_K) {
+    const uint8_t* scales = W == DType::kQ4_K ? reinterpret_cast<const BlockQ4_K*>(p)->scales
+                                              : reinterpret_cast<const BlockQ5_K*>(p)->scales;
+    const uint8_t* qs = W == DType::kQ4_K ? reinterpret_cast<const BlockQ4_K*>(p)->qs
+                                          : reinterpret_cast<const BlockQ5_K*>(p)->qs;
+    for (int j = 0; j < 8; ++j) {
+      uint8_t sc, m;
+      get_scale_min_k4(j, scales, &sc, &m);
+      u->sc[j] = _mm256_set1_epi16(sc);
+      u->mins[2 * j] = u->mins[2 * j + 1] = m;
+    }
+    __m256i hbits = _mm256_setzero_si256();
+    if constexpr (W == DType::kQ5_K)
+      hbits = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(reinterpret_cast<const BlockQ5_K*>(p)->qh));
+    for (int c = 0; c < 4; ++c) {
+      const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * c));
+      __m256i lo = _mm256_and_si256(x, low), hi = _mm256_and_si256(_mm256_srli_epi16(x, 4), low);
+      if constexpr (W == DType::kQ5_K) {
+        const __m256i b0 = _mm256_set1_epi8(static_cast<char>(1 << (2 * c)));
+        const __m256i b1 = _mm256_set1_epi8(static_cast<char>(1 << (2 * c + 1)));
+        const __m256i c16 = _mm256_set1_epi8(16);
+        lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(hbits, b0), b0), c16));
+        hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(hbits, b1), b1), c16));
+      }
+      u->q[2 * c] = lo;
+      u->q[2 * c + 1] = hi;
+    }
+    const auto* b = reinterpret_cast<const uint16_t*>(p);  // d, dmin lead both layouts
+    u->d = fp16_to_fp32(b[0]);
+    u->dmin = fp16_to_fp32(b[1]);
+  } else {
+    const auto* b = reinterpret_cast<const BlockQ6_K*>(p);
+    const __m256i hm = _mm256_set1_epi8(0x30);
+    for (int h = 0; h < 2; ++h) {
+      const __m256i l0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b->ql + 64 * h));
+      const __m256i l1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b->ql + 64 * h + 32));
+      const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b->qh + 32 * h));
+      u->q[4 * h + 0] = _mm256_or_si256(_mm256_and_si256(l0, low), _mm256_and_si256(_mm256_slli_epi16(qh, 4), hm));
+      u->q[4 * h + 1] = _mm256_or_si256(_mm256_and_si256(l1, low), _mm256_and_si256(_mm256_slli_epi16(qh, 2), hm));
+      u->q[4 * h + 2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low), _mm256_and_si256(qh, hm));
+      u->q[4 * h + 3] =
+          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low), _mm256_and_si256(_mm256_srli_epi16(qh, 2), hm));
+    }
+    for (int k = 0; k < 8; ++k)  // 32 values = groups 2k (lanes 0..7) and 2k + 1 (lanes 8..15)
+      u->sc[k] = _mm256_set_m128i(_mm_set1_epi16(b->scales[2 * k + 1]), _mm_set1_epi16(b->scales[2 * k]));
+    for (int g = 0; g < 16; ++g) u->mins[g] = static_cast<int16_t>(32 * b->scales[g]);
+    u->d = fp16_to_fp32(b->d);
+    u->dmin = 0.f;
+  }
+}
+
+template <DType W, int R, int TT>
+void tile_k(const uint8_t* const* wr, const uint8_t* const* ar, int64_t nsb, float* y, int64_t ldy) {
+  constexpr size_t kBytes = W == DType::kQ4_K ? sizeof(BlockQ4_K) : W == DType::kQ5_K ? sizeof(BlockQ5_K) : sizeof(BlockQ6_K);
+  constexpr bool kAffine = W != DType::kQ6_K;
+  float sum[R][TT] = {};
+  for (int64_t sb = 0; sb < nsb; ++sb) {
+    KUnpacked u[R];
+    for (int r = 0; r < R; ++r) unpack_k<W>(wr[r] + sb * kBytes, &u[r]);
+    for (int t = 0; t < TT; ++t) {
+      const auto* yb = reinterpret_cast<const BlockQ8_K*>(ar[t]) + sb;
+      const __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(yb->bsums));
+      for (int r = 0; r < R; ++r) {
+        __m256i acc = _mm256_setzero_si256();
+        for (int k = 0; k < 8; ++k) {
+          const __m256i yv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(yb->qs + 32 * k));
+          acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u[r].q[k], yv), u[r].sc[k]));
+        }
+        const int32_t is = hsum_i32(acc);
+        const int32_t ms = hsum_i32(_mm256_madd_epi16(bs, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(u[r].mins))));
+        if constexpr (kAffine) {
+          const float d = u[r].d * yb->d;
+          const float dmin = u[r].dmin * yb->d;
+          sum[r][t] += d * static_cast<float>(is) - dmin * static_cast<float>(ms);
+        } else {
+          sum[r][t] += u[r].d * yb->d * static_cast<float>(is - ms);
+        }
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < TT; ++t) y[t * ldy + r] = sum[r][t];
+}
+
+template <DType W>
+inline __m256 load_f(const uint8_t* p, int64_t i) {
+  if constexpr (W == DType::kF32) {
+    return _mm256_loadu_ps(reinterpret_cast<const float*>(p) + i);
+  } else {
+    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(reinterpret_cast<const uint16_t*>(p) + i));
+    if constexpr (W == DType::kF16) return _mm256_cvtph_ps(h);
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+  }
+}
+template <DType W>
+inline float elem_f(const uint8_t* p, int64_t i) {
+  if constexpr (W == DType::kF32) return reinterpret_cast<const float*>(p)[i];
+  else if constexpr (W == DType::kF16) return fp16_to_fp32(reinterpret_cast<const uint16_t*>(p)[i]);
+  else return bf16_to_fp32(reinterpret_cast<const uint16_t*>(p)[i]);
+}
+
+template <DType W, int R, int TT>
+void tile_f(const uint8_t* const* wr, const uint8_t* const* ar, int64_t n, float* y, int64_t ldy) {
+  __m256 acc[R][TT];
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < TT; ++t) acc[r][t] = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 w[R];
+    for (int r = 0; r < R; ++r) w[r] = load_f<W>(wr[r], i);
+    for (int t = 0; t < TT; ++t) {
+      const __m256 a = load_f<W>(ar[t], i);
+      for (int r = 0; r < R; ++r) acc[r][t] = _mm256_fmadd_ps(w[r], a, acc[r][t]);
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < TT; ++t) {
+      float s = hsum(acc[r][t]);
+      for (int64_t j = i; j < n; ++j) s += elem_f<W>(wr[r], j) * elem_f<W>(ar[t], j);
+      y[t * ldy + r] = s;
+    }
+}
+
+template <int R, int TT, class Tile>
+inline void run_tile(const WeightView& w, const uint8_t* act, size_t arb, int64_t r, int64_t t, float* y, int64_t ldy,
+                     const Tile& tile) {
+  const uint8_t* wr[R];
+  const uint8_t* ar[TT];
+  for (int i = 0; i < R; ++i) wr[i] = w.row(r + i);
+  for (int i = 0; i < TT; ++i) ar[i] = act + (t + i) * arb;
+  tile.template operator()<R, TT>(wr, ar, y + t * ldy + r, ldy);
+}
+
+template <class Tile>
+void drive(const WeightView& w, const uint8_t* act, size_t arb, int64_t T, int64_t r0, int64_t r1, float* y,
+           int64_t ldy, const Tile& tile) {
+  const int64_t tc = std::max<int64_t>(4, static_cast<int64_t>((256 << 10) / arb) & ~int64_t{3});
+  for (int64_t t0 = 0; t0 < T; t0 += tc) {
+    const int64_t t1 = std::min(T, t0 + tc);
+    int64_t r = r0;
+    for (; r + 4 <= r1; r += 4) {
+      int64_t t = t0;
+      for (; t + 2 <= t1; t += 2) run_tile<4, 2>(w, act, arb, r, t, y, ldy, tile);
+      for (; t < t1; ++t) run_tile<4, 1>(w, act, arb, r, t, y, ldy, tile);
+    }
+    for (; r < r1; ++r)
+      for (int64_t t = t0; t < t1; ++t) run_tile<1, 1>(w, act, arb, r, t, y, ldy, tile);
+  }
+}
+
+template <DType W>
+void gemm_t(const WeightView& w, const uint8_t* act, int64_t T, int64_t r0, int64_t r1, float* y, int64_t ldy) {
+  const size_t arb = scalar::act_row_bytes(w.dtype, w.n_in);
+  const int64_t n = w.n_in;
+  auto tile = [n]<int R, int TT>(const uint8_t* const* wr, const uint8_t* const* ar, float* yy, int64_t ld) {
+    if constexpr (W == DType::kQ8_0 || W == DType::kQ4_0 || W == DType::kQ5_0) tile_q0<W, R, TT>(wr, ar, n / kQK, yy, ld);
+    else if constexpr (W == DType::kQ4_K || W == DType::kQ5_K || W == DType::kQ6_K) tile_k<W, R, TT>(wr, ar, n / kQK_K, yy, ld);
+    else tile_f<W, R, TT>(wr, ar, n, yy, ld);
+  };
+  drive(w, act, arb, T, r0, r1, y, ldy, tile);
+}
+
+}  // namespace
+
+bool has_matmul(DType w, int64_t n) {
+  switch (w) {
+    case DType::kQ8_0: case DType::kQ4_0: case DType::kQ5_0: return n % kQK == 0;
+    case DType::kQ4_K: case DType::kQ5_K: case DType::kQ6_K: return n % kQK_K == 0;
+    case DType::kF32: case DType::kF16: case DType::kBF16: return n > 0;
+    default: return false;
+  }
+}
 int act_kind(DType w) { return scalar::act_kind(w); }
 size_t act_row_bytes(DType w, int64_t n) { return scalar::act_row_bytes(w, n); }
 void quantize_act(DType w, const float* x, int64_t n, int64_t T, uint8_t* dst) { scalar::quantize_act(w, x, n, T, dst); }
+
 void gemm(const WeightView& w, const uint8_t* act, int64_t T, int64_t r0, int64_t r1, float* y, int64_t ldy) {
-  scalar::gemm(w, act, T, r0, r1, y, ldy);
+  switch (w.dtype) {
+    case DType::kQ8_0: return gemm_t<DType::kQ8_0>(w, act, T, r0, r1, y, ldy);
+    case DType::kQ4_0: return gemm_t<DType::kQ4_0>(w, act, T, r0, r1, y, ldy);
+    case DType::kQ5_0: return gemm_t<DType::kQ5_0>(w, act, T, r0, r1, y, ldy);
+    case DType::kQ4_K: return gemm_t<DType::kQ4_K>(w, act, T, r0, r1, y, ldy);
+    case DType::kQ5_K: return gemm_t<DType::kQ5_K>(w, act, T, r0, r1, y, ldy);
+    case DType::kQ6_K: return gemm_t<DType::kQ6_K>(w, act, T, r0, r1, y, ldy);
+    case DType::kF32: return gemm_t<DType::kF32>(w, act, T, r0, r1, y, ldy);
+    case DType::kF16: return gemm_t<DType::kF16>(w, act, T, r0, r1, y, ldy);
+    case DType::kBF16: return gemm_t<DType::kBF16>(w, act, T, r0, r1, y, ldy);
+    default: return scalar::gemm(w, act, T, r0, r1, y, ldy);
+  }
 }
+
 void attention(const float* q, const uint16_t* k, const uint16_t* v, int64_t n_kv, int n_head, int n_head_kv,
                int head_dim, float scale, float* out, int h0, int h1) {
-  scalar::attention(q, k, v, n_kv, n_head, n_head_kv, head_dim, scale, out, h0, h1);
+  if (head_dim % 8 != 0 || head_dim > 256)
+    return scalar::attention(q, k, v, n_kv, n_head, n_head_kv, head_dim, scale, out, h0, h1);
+  const int group = n_head / n_head_kv;
+  const int64_t kv_stride = static_cast<int64_t>(n_head_kv) * head_dim;
+  const int nv = head_dim / 8;
+  constexpr int kRound = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+  for (int h = h0; h < h1; ++h) {
+    const float* qh = q + static_cast<int64_t>(h) * head_dim;
+    const int hk = h / group;
+    __m256 qv[32], acc[32];
+    for (int i = 0; i < nv; ++i) {
+      qv[i] = _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(qh + 8 * i), kRound));
+      acc[i] = _mm256_setzero_ps();
+    }
+    float M = -INFINITY, S = 0.f;
+    for (int64_t j = 0; j < n_kv; ++j) {
+      const uint16_t* kj = k + j * kv_stride + static_cast<int64_t>(hk) * head_dim;
+      __m256 sv = _mm256_setzero_ps();
+      for (int i = 0; i < nv; ++i)
+        sv = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kj + 8 * i))), qv[i], sv);
+      float s = hsum(sv);
+      s *= scale;
+      float ms = 1.f, vs = 1.f;
+      if (s > M) {
+        const float m_old = M;
+        M = s;
+        ms = std::exp(m_old - M);
+        const __m256 vms = _mm256_set1_ps(ms);
+        for (int i = 0; i < nv; ++i) acc[i] = _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_mul_ps(acc[i], vms), kRound));
+      } else {
+        vs = std::exp(s - M);
+      }
+      const uint16_t* vj = v + j * kv_stride + static_cast<int64_t>(hk) * head_dim;
+      const __m256 vvs = _mm256_set1_ps(vs);
+      for (int i = 0; i < nv; ++i) {
+        const __m256 vv = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(vj + 8 * i))), vvs);
+        acc[i] = _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_add_ps(acc[i], vv), kRound));
+      }
+      S = S * ms + vs;
+    }
+    const float inv = S == 0.f ? 0.f : 1.f / S;
+    float* oh = out + static_cast<int64_t>(h) * head_dim;
+    for (int i = 0; i < nv; ++i) _mm256_storeu_ps(oh + 8 * i, _mm256_mul_ps(acc[i], _mm256_set1_ps(inv)));
+  }
 }
 
 }  // namespace nuri::kernels::cpu::avx2
