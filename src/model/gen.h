@@ -39,7 +39,9 @@ Status convert_hf_to_gguf(const std::string& hf_dir, const std::string& dtype,
 
 namespace nuri::model {
 // Same random weights as gen_gguf (same seed -> same values), written as a Hugging Face
-// directory: config.json + model.safetensors (f32, f16 or bf16). llama q/k rows are stored in
+// directory: config.json + model.safetensors (f32, f16 or bf16), and for byte-level BPE
+// vocabularies tokenizer.json + tokenizer_config.json (HF ByteLevel pre-tokenizer, i.e. the GPT-2
+// regex). llama q/k rows are stored in
 // HF's rotate-half order, so the directory and the GGUF compute the same function.
 Status gen_hf(const GenSpec& spec, const io::GgufFile& vocab, const std::string& out_dir);
 }  // namespace nuri::model

@@ -41,6 +41,48 @@ std::string encode(const float* v, size_t n, DType dt) {
   return out;
 }
 
+// A Hugging Face tokenizer.json (+ tokenizer_config.json) for a byte-level BPE GGUF vocabulary.
+// The pre-tokenizer is HF's ByteLevel with its GPT-2 regex: exact for `gpt-2`-style vocabularies,
+// an approximation for vocabularies whose GGUF names another pre-tokenizer.
+Status write_hf_tokenizer(const io::GgufFile& vocab, const std::string& dir) {
+  if (vocab.get_string("tokenizer.ggml.model").value_or("") != "gpt2") return Status::ok();  // SPM etc.: not written
+  auto tokens = vocab.get_string_array("tokenizer.ggml.tokens");
+  auto merges = vocab.get_string_array("tokenizer.ggml.merges");
+  auto types = vocab.get_int_array("tokenizer.ggml.token_type");
+  if (!tokens || !merges) return Error(vocab.path() + ": byte-level BPE vocabulary without tokens or merges");
+  nlohmann::ordered_json v = nlohmann::ordered_json::object();
+  nlohmann::ordered_json added = nlohmann::ordered_json::array();
+  for (size_t i = 0; i < tokens->size(); ++i) {
+    const int64_t type = types && i < types->size() ? (*types)[i] : 1;
+    if (type == 3 || type == 4)
+      added.push_back({{"id", i}, {"content", (*tokens)[i]}, {"single_word", false}, {"lstrip", false},
+                       {"rstrip", false}, {"normalized", type == 4}, {"special", type == 3}});
+    v[(*tokens)[i]] = i;
+  }
+  nlohmann::ordered_json tj = {
+      {"version", "1.0"},
+      {"truncation", nullptr},
+      {"padding", nullptr},
+      {"added_tokens", added},
+      {"normalizer", nullptr},
+      {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}}},
+      {"post_processor", nullptr},
+      {"decoder", {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true}, {"use_regex", true}}},
+      {"model", {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", nullptr}, {"continuing_subword_prefix", nullptr},
+                 {"end_of_word_suffix", nullptr}, {"fuse_unk", false}, {"byte_fallback", false},
+                 {"vocab", v}, {"merges", *merges}}}};
+  NURI_TRY(write_file(dir + "/tokenizer.json", tj.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+  nlohmann::ordered_json cfg = {{"add_bos_token", vocab.get_bool("tokenizer.ggml.add_bos_token").value_or(false)}};
+  auto tok_at = [&](const char* key) -> std::string {
+    auto id = vocab.get_uint(key);
+    return id && *id < tokens->size() ? (*tokens)[*id] : "";
+  };
+  if (auto b = tok_at("tokenizer.ggml.bos_token_id"); !b.empty()) cfg["bos_token"] = b;
+  if (auto e = tok_at("tokenizer.ggml.eos_token_id"); !e.empty()) cfg["eos_token"] = e;
+  if (auto t = vocab.get_string("tokenizer.chat_template")) cfg["chat_template"] = *t;
+  return write_file(dir + "/tokenizer_config.json", cfg.dump(2) + "\n");
+}
+
 }  // namespace
 
 Status gen_hf(const GenSpec& spec, const io::GgufFile& vocab, const std::string& out_dir) {
@@ -87,6 +129,7 @@ Status gen_hf(const GenSpec& spec, const io::GgufFile& vocab, const std::string&
     outs.push_back({name, tdt, t.shape, encode(v.data(), v.size(), tdt)});
   }
   NURI_TRY(io::write_safetensors(out_dir + "/model.safetensors", outs, {{"format", "pt"}}));
+  NURI_TRY(write_hf_tokenizer(vocab, out_dir));
   nlohmann::ordered_json cfg;
   const char* model_type = g.arch == "qwen3moe" ? "qwen3_moe" : g.arch.c_str();
   cfg["architectures"] = {g.arch == "llama" ? "LlamaForCausalLM" : g.arch == "qwen2" ? "Qwen2ForCausalLM"
