@@ -97,7 +97,7 @@ TEST(CpuMatmul, MatchesRefEveryTargetAndDtype) {
                     DType::kQ5_1, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K}) {
       for (int n : sizes_for(w))
         for (int n_out : {1, 5, 13})
-          for (int T : {1, 3, 6}) check_case(tg, {w, n, n_out, T}, rng);
+          for (int T : {1, 3, 6, 13}) check_case(tg, {w, n, n_out, T}, rng);
     }
   }
 }

@@ -404,6 +404,52 @@ inline void tile_ak(const uint8_t* const* wr, const uint8_t* const* ar, const AK
     for (int t = 0; t < TT; ++t) y[t * ldy + r] = sum[r][t];
 }
 
+// Prefill form of tile_ak: 4 rows against tokens [0, nt) (a multiple of 4). Each super-block of the
+// 4 rows is unpacked once for all tokens; per-(row, token) float sums persist across super-blocks in
+// `sums`, so every sum is built in exactly tile_ak's (and ref's) order.
+template <class U>
+void rows4_ak(const uint8_t* const* wr, const uint8_t* act, size_t arb, int64_t nt, const AKLayout& L, float* sums) {
+  for (int64_t i = 0; i < 4 * nt; ++i) sums[i] = 0.f;
+  for (int64_t sb = 0; sb < L.nsb; ++sb) {
+    KUnpacked u[4];
+    for (int r = 0; r < 4; ++r) U::unpack(wr[r] + sb * U::kBytes, &u[r]);
+    for (int64_t t = 0; t < nt; t += 4) {
+      const uint8_t* ar[4] = {act + t * arb, act + (t + 1) * arb, act + (t + 2) * arb, act + (t + 3) * arb};
+      __m512i acc[4][4];
+      for (int r = 0; r < 4; ++r)
+        for (int j = 0; j < 4; ++j) acc[r][j] = _mm512_setzero_si512();
+      for (int c = 0; c < 4; ++c) {
+        for (int j = 0; j < 4; ++j) {
+          const __m512i yv = _mm512_load_si512(ar[j] + sb * kQK_K + 64 * c);
+          for (int r = 0; r < 4; ++r)
+            acc[r][j] = _mm512_dpwssd_epi32(acc[r][j], _mm512_maddubs_epi16(u[r].q[c], yv), u[r].sc[c]);
+        }
+      }
+      __m256i bs[4];
+      for (int j = 0; j < 4; ++j) bs[j] = _mm256_load_si256(reinterpret_cast<const __m256i*>(ar[j] + L.bs_off + sb * 32));
+      const __m128 dy = _mm_setr_ps(reinterpret_cast<const float*>(ar[0] + L.d_off)[sb],
+                                    reinterpret_cast<const float*>(ar[1] + L.d_off)[sb],
+                                    reinterpret_cast<const float*>(ar[2] + L.d_off)[sb],
+                                    reinterpret_cast<const float*>(ar[3] + L.d_off)[sb]);
+      for (int r = 0; r < 4; ++r) {
+        const __m128i is = reduce4(acc[r][0], acc[r][1], acc[r][2], acc[r][3]);
+        const __m128i ms = reduce4(_mm256_madd_epi16(bs[0], u[r].mins), _mm256_madd_epi16(bs[1], u[r].mins),
+                                   _mm256_madd_epi16(bs[2], u[r].mins), _mm256_madd_epi16(bs[3], u[r].mins));
+        float* s = sums + r * nt + t;
+        __m128 add;  // the same IEEE operations as tile_ak's scalar code, four tokens at a time
+        if constexpr (U::kAffine) {
+          const __m128 d = _mm_mul_ps(_mm_set1_ps(u[r].d), dy);
+          const __m128 dmin = _mm_mul_ps(_mm_set1_ps(u[r].dmin), dy);
+          add = _mm_sub_ps(_mm_mul_ps(d, _mm_cvtepi32_ps(is)), _mm_mul_ps(dmin, _mm_cvtepi32_ps(ms)));
+        } else {
+          add = _mm_mul_ps(_mm_mul_ps(_mm_set1_ps(u[r].d), dy), _mm_cvtepi32_ps(_mm_sub_epi32(is, ms)));
+        }
+        _mm_storeu_ps(s, _mm_add_ps(_mm_loadu_ps(s), add));
+      }
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Float weights (F32, F16, BF16): 16 lanes per step, masked tail.
 // ---------------------------------------------------------------------------------------------
@@ -485,7 +531,27 @@ void gemm_ak(const WeightView& w, const uint8_t* act, int64_t T, int64_t r0, int
   auto tile = [&L]<int R, int TT>(const uint8_t* const* wr, const uint8_t* const* ar, float* yy, int64_t ld) {
     tile_ak<QK<W>, R, TT>(wr, ar, L, yy, ld);
   };
-  drive(w, act, L.bytes, T, r0, r1, y, ldy, tile);
+  if (T < 8) return drive(w, act, L.bytes, T, r0, r1, y, ldy, tile);
+  // Prefill: chunks of up to kChunk tokens; 4 rows at a time unpacked once per chunk.
+  constexpr int64_t kChunk = 128;
+  alignas(64) float sums[4 * kChunk];
+  const int64_t tc = std::min<int64_t>(kChunk, std::max<int64_t>(4, static_cast<int64_t>((384 << 10) / L.bytes) & ~int64_t{3}));
+  for (int64_t t0 = 0; t0 < T; t0 += tc) {
+    const int64_t t1 = std::min(T, t0 + tc);
+    const int64_t nt4 = (t1 - t0) & ~int64_t{3};
+    int64_t r = r0;
+    for (; r + 4 <= r1; r += 4) {
+      const uint8_t* wr[4] = {w.row(r), w.row(r + 1), w.row(r + 2), w.row(r + 3)};
+      if (nt4 > 0) {
+        rows4_ak<QK<W>>(wr, act + t0 * L.bytes, L.bytes, nt4, L, sums);
+        for (int i = 0; i < 4; ++i)
+          for (int64_t t = 0; t < nt4; ++t) y[(t0 + t) * ldy + r + i] = sums[i * nt4 + t];
+      }
+      for (int64_t t = t0 + nt4; t < t1; ++t) run_tile<4, 1>(w, act, L.bytes, r, t, y, ldy, tile);
+    }
+    for (; r < r1; ++r)
+      for (int64_t t = t0; t < t1; ++t) run_tile<1, 1>(w, act, L.bytes, r, t, y, ldy, tile);
+  }
 }
 
 template <DType W>
