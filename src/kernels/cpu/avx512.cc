@@ -203,7 +203,10 @@ inline void tile_a0(const uint8_t* const* wr, const uint8_t* const* ar, const A0
     constexpr bool kOne = decltype(one)::value;
     __m512i w[R];
     __m512 dw[R];
-    for (int r = 0; r < R; ++r) U::template load<kOne>(wr[r], b, &w[r], &dw[r]);
+    for (int r = 0; r < R; ++r) {
+      if constexpr (TT == 1) _mm_prefetch(reinterpret_cast<const char*>(wr[r] + (b + 16) * U::kBytes), _MM_HINT_T0);
+      U::template load<kOne>(wr[r], b, &w[r], &dw[r]);
+    }
     for (int t = 0; t < TT; ++t) {
       const uint8_t* a = ar[t];
       const __m512i yv = _mm512_load_si512(a + b * kQK);
