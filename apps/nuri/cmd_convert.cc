@@ -96,11 +96,12 @@ nuri::Result<KV> tokenizer_kv_from_hf(const std::string& dir, const std::string&
 
 int run_convert(int argc, char** argv) {
   CLI::App app{"Convert a Hugging Face checkpoint (config.json + safetensors + tokenizer.json) to GGUF.", "nuri convert"};
-  std::string dir, out, dtype = "auto", vocab_path, pre = "gpt-2";
+  std::string dir, out, dtype = "auto", vocab_path, pre = "gpt-2", name;
   app.add_option("DIR", dir, "Hugging Face model directory")->required();
   app.add_option("-o,--output", out, "output .gguf file")->required();
   app.add_option("--dtype", dtype, "auto (keep F32/F16/BF16), f32, f16, bf16, q8_0, q4_0, q5_0, q4_k, q5_k, q6_k");
   app.add_option("--vocab", vocab_path, "take tokenizer.* metadata from this GGUF instead of tokenizer.json");
+  app.add_option("--name", name, "general.name of the model (default: the directory's name)");
   app.add_option("--pre", pre, "pre-tokenizer name for a tokenizer.json (gpt-2, qwen2, llama-bpe, ...; default gpt-2)");
   try {
     app.parse(argc, argv);
@@ -124,6 +125,7 @@ int run_convert(int argc, char** argv) {
     }
     kv = std::move(t).value();
   }
+  if (!name.empty()) kv.emplace_back("general.name", GgufValue::str(name));
   nuri::Timer timer;
   auto st = nuri::model::convert_hf_to_gguf(dir, dtype, kv, out);
   if (!st.is_ok()) {
