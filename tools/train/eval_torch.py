@@ -74,18 +74,24 @@ def decode_all(model, tok, users, max_new, batch=32):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--ckpt", required=True)
+    ap.add_argument("--ckpt", default="")
     ap.add_argument("--tok", required=True)
     ap.add_argument("--nuri", required=True, help="nuri binary (for `nuri synth`)")
     ap.add_argument("--n", type=int, default=500)
     ap.add_argument("--seed", type=int, default=1000003)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--dump", default="")
+    ap.add_argument("--hf-q8", default="", help="evaluate this exported HF dir with Q8_0-roundtripped weights "
+                                                "(what the shipped GGUF holds) instead of --ckpt")
     a = ap.parse_args()
     assert a.seed not in (1, 2, 3), "seeds 1, 2, 3 are training seeds"
     torch.set_num_threads(a.threads)
     tok = Tokenizer.load(os.path.join(a.tok, "tokenizer.json"))
-    model = load_model(a.ckpt)
+    if a.hf_q8:
+        from golden import load_hf
+        model = load_hf(a.hf_q8, q8=True)
+    else:
+        model = load_model(a.ckpt)
     t0 = time.time()
     report = {}
     dump = []
