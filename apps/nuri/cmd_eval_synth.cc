@@ -90,7 +90,7 @@ int run_eval_synth(int argc, char** argv) {
                "nuri eval-synth"};
   std::string model_path, kind_s = "ab", json_out;
   int n = 500, parallel = 8, max_tokens = 256, threads = 0;
-  uint64_t seed = 987654321;  // never used for training data (tools/train uses other seeds)
+  uint64_t seed = 987654321;  // never used for training data (training used generator seeds 1-3)
   app.add_option("-m,--model", model_path, "model (default: built-in nuri-tiny)");
   app.add_option("--n", n, "problems of each kind (default 500)")->check(CLI::Range(1, 100000));
   app.add_option("--seed", seed, "held-out seed (default 987654321)");
@@ -105,6 +105,11 @@ int run_eval_synth(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 1;
   }
   nuri::log::set_level(nuri::log::Level::kWarn);
+  if (seed >= 1 && seed <= 3) {
+    // models/README.md: generator seeds 1 (a), 2 (b), 3 (c) made nuri-tiny's training corpus.
+    std::fprintf(stderr, "nuri eval-synth: seeds 1-3 generated the training data of nuri-tiny; pick a held-out seed\n");
+    return 1;
+  }
   if (model_path.empty()) model_path = nuri::runtime::default_model_path();
   auto lm = nuri::runtime::load_model(model_path);
   if (!lm.ok()) {
