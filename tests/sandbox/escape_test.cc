@@ -246,7 +246,11 @@ std::vector<Attempt> build_attempts() {
   v.push_back(SH("write", "sh-write-usr", "echo x > /usr/bin/nuri-evil"));
   v.push_back(SH("write", "sh-append-etc-passwd", "echo 'evil:x:0:0::/:/bin/sh' >> /etc/passwd"));
   v.push_back(SH("write", "sh-touch-root", "touch /evil"));
-  v.push_back(PY("write", "py-recreate-project-path", "os.makedirs('{SRC}', exist_ok=True); open('{SRC}/evil','w').write('x')"));
+  // When the checkout lives under /tmp the write succeeds, but only into the sandbox's private
+  // /tmp; whether it reached the host is checked host-side below ({SRC}/evil must not exist).
+  v.push_back(PY("write", "py-recreate-project-path",
+                 "os.makedirs('{SRC}', exist_ok=True); open('{SRC}/evil','w').write('x')\n"
+                 "if '{SRC}'.startswith('/tmp/'): raise RuntimeError('wrote only into the private /tmp')"));
   v.push_back(SH("write", "sh-write-granted-ro", "{ echo x > {RO}/new || echo y >> {RO}/data.txt; }", {ro}));
   v.push_back(SH("write", "sh-chmod-granted-ro", "chmod 777 {RO}/data.txt", {ro}));
   v.push_back(SH("write", "sh-write-through-symlink-in-rw", "ln -sf {PWNED} {RW}/lnk && echo pwned > {RW}/lnk", {rw}));
