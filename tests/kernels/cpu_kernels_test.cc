@@ -96,7 +96,7 @@ TEST(CpuMatmul, MatchesRefEveryTargetAndDtype) {
     for (DType w : {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0, DType::kQ5_0, DType::kQ4_1,
                     DType::kQ5_1, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K}) {
       for (int n : sizes_for(w))
-        for (int n_out : {1, 5, 13})
+        for (int n_out : {1, 5, 13, 37})
           for (int T : {1, 3, 6, 13}) check_case(tg, {w, n, n_out, T}, rng);
     }
   }

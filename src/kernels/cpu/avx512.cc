@@ -237,9 +237,34 @@ struct KUnpacked {
   float d, dmin;
 };
 
-inline __m512i two_scales(int a, int b) {
-  return _mm512_mask_blend_epi16(0xFFFF0000u, _mm512_set1_epi16(static_cast<int16_t>(a)),
-                                 _mm512_set1_epi16(static_cast<int16_t>(b)));
+
+// The 8 six-bit scales and mins of a Q4_K / Q5_K super-block (get_scale_min_k4 for j = 0..7), as
+// two 8-byte words, with word operations instead of 16 byte extractions.
+inline void scales_mins_k4(const uint8_t* q, uint64_t* sc, uint64_t* m) {
+  uint32_t u0, u1, u2;
+  std::memcpy(&u0, q, 4);
+  std::memcpy(&u1, q + 4, 4);
+  std::memcpy(&u2, q + 8, 4);
+  const uint32_t s_lo = u0 & 0x3f3f3f3fu, m_lo = u1 & 0x3f3f3f3fu;
+  const uint32_t s_hi = (u2 & 0x0f0f0f0fu) | (((u0 >> 6) & 0x03030303u) << 4);
+  const uint32_t m_hi = ((u2 >> 4) & 0x0f0f0f0fu) | (((u1 >> 6) & 0x03030303u) << 4);
+  *sc = s_lo | static_cast<uint64_t>(s_hi) << 32;
+  *m = m_lo | static_cast<uint64_t>(m_hi) << 32;
+}
+
+// Scale vectors for vpdpwssd: chunk c gets sub-block 2c's scale in int16 lanes 0..15, 2c+1's in 16..31.
+inline void scale_vectors_k4(uint64_t sc8, __m512i* out) {
+  const __m512i s16 = _mm512_castsi128_si512(_mm_cvtepu8_epi16(_mm_cvtsi64_si128(static_cast<long long>(sc8))));
+  for (int c = 0; c < 4; ++c) {
+    const __m512i idx = _mm512_mask_blend_epi16(0xFFFF0000u, _mm512_set1_epi16(static_cast<int16_t>(2 * c)),
+                                                _mm512_set1_epi16(static_cast<int16_t>(2 * c + 1)));
+    out[c] = _mm512_permutexvar_epi16(idx, s16);
+  }
+}
+
+inline __m256i mins_vector_k4(uint64_t m8) {
+  const __m128i m16 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128(static_cast<long long>(m8)));
+  return _mm256_set_m128i(_mm_unpackhi_epi16(m16, m16), _mm_unpacklo_epi16(m16, m16));
 }
 
 template <DType W>
@@ -251,18 +276,15 @@ struct QK<DType::kQ4_K> {
   static constexpr bool kAffine = true;
   static inline void unpack(const uint8_t* p, KUnpacked* u) {
     const auto* b = reinterpret_cast<const BlockQ4_K*>(p);
-    uint8_t sc[8], m[8];
-    for (int j = 0; j < 8; ++j) get_scale_min_k4(j, b->scales, &sc[j], &m[j]);
+    uint64_t sc8, m8;
+    scales_mins_k4(b->scales, &sc8, &m8);
     const __m512i low = _mm512_set1_epi8(0x0F);
     for (int c = 0; c < 4; ++c) {
       const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b->qs + 32 * c));
       u->q[c] = _mm512_and_si512(_mm512_inserti64x4(_mm512_castsi256_si512(x), _mm256_srli_epi16(x, 4), 1), low);
-      u->sc[c] = two_scales(sc[2 * c], sc[2 * c + 1]);
     }
-    uint64_t m8;
-    std::memcpy(&m8, m, 8);
-    const __m128i m16 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128(static_cast<long long>(m8)));
-    u->mins = _mm256_set_m128i(_mm_unpackhi_epi16(m16, m16), _mm_unpacklo_epi16(m16, m16));
+    scale_vectors_k4(sc8, u->sc);
+    u->mins = mins_vector_k4(m8);
     u->d = fp16_to_fp32(b->d);
     u->dmin = fp16_to_fp32(b->dmin);
   }
@@ -274,8 +296,8 @@ struct QK<DType::kQ5_K> {
   static constexpr bool kAffine = true;
   static inline void unpack(const uint8_t* p, KUnpacked* u) {
     const auto* b = reinterpret_cast<const BlockQ5_K*>(p);
-    uint8_t sc[8], m[8];
-    for (int j = 0; j < 8; ++j) get_scale_min_k4(j, b->scales, &sc[j], &m[j]);
+    uint64_t sc8, m8;
+    scales_mins_k4(b->scales, &sc8, &m8);
     const __m512i low = _mm512_set1_epi8(0x0F);
     const __m512i h2 = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b->qh)));
     const __m512i c16 = _mm512_set1_epi8(16);
@@ -286,12 +308,9 @@ struct QK<DType::kQ5_K> {
                                              _mm256_set1_epi8(static_cast<char>(1 << (2 * c + 1))), 1);
       v = _mm512_mask_add_epi8(v, _mm512_test_epi8_mask(h2, bit), v, c16);
       u->q[c] = v;
-      u->sc[c] = two_scales(sc[2 * c], sc[2 * c + 1]);
     }
-    uint64_t m8;
-    std::memcpy(&m8, m, 8);
-    const __m128i m16 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128(static_cast<long long>(m8)));
-    u->mins = _mm256_set_m128i(_mm_unpackhi_epi16(m16, m16), _mm_unpacklo_epi16(m16, m16));
+    scale_vectors_k4(sc8, u->sc);
+    u->mins = mins_vector_k4(m8);
     u->d = fp16_to_fp32(b->d);
     u->dmin = fp16_to_fp32(b->dmin);
   }
@@ -348,24 +367,33 @@ inline void tile_ak(const uint8_t* const* wr, const uint8_t* const* ar, const AK
   static_assert((R == 4 && (TT == 4 || TT == 1)) || (R == 1 && (TT == 4 || TT == 1)));
   float sum[R][TT] = {};
   for (int64_t sb = 0; sb < L.nsb; ++sb) {
-    KUnpacked u[R];
-    for (int r = 0; r < R; ++r) U::unpack(wr[r] + sb * U::kBytes, &u[r]);
+    // One row at a time (its unpacked super-block stays in registers), every token of the tile.
     __m512i acc[R][TT];
-    for (int r = 0; r < R; ++r)
-      for (int t = 0; t < TT; ++t) acc[r][t] = _mm512_setzero_si512();
-    for (int c = 0; c < 4; ++c) {
-      for (int t = 0; t < TT; ++t) {
-        const __m512i yv = _mm512_load_si512(ar[t] + sb * kQK_K + 64 * c);
-        for (int r = 0; r < R; ++r)
-          acc[r][t] = _mm512_dpwssd_epi32(acc[r][t], _mm512_maddubs_epi16(u[r].q[c], yv), u[r].sc[c]);
+    __m256i mins[R];
+    float dw[R], dmw[R];
+    for (int r = 0; r < R; ++r) {
+      if constexpr (TT == 1) {  // decode streams the weights once: fetch ahead
+        const char* ahead = reinterpret_cast<const char*>(wr[r] + (sb + 16) * U::kBytes);
+        for (size_t off = 0; off < U::kBytes; off += 64) _mm_prefetch(ahead + off, _MM_HINT_T0);
       }
+      KUnpacked u;
+      U::unpack(wr[r] + sb * U::kBytes, &u);
+      for (int t = 0; t < TT; ++t) {
+        __m512i a = _mm512_setzero_si512();
+        for (int c = 0; c < 4; ++c)
+          a = _mm512_dpwssd_epi32(a, _mm512_maddubs_epi16(u.q[c], _mm512_load_si512(ar[t] + sb * kQK_K + 64 * c)), u.sc[c]);
+        acc[r][t] = a;
+      }
+      mins[r] = u.mins;
+      dw[r] = u.d;
+      dmw[r] = u.dmin;
     }
     __m256i mv[R][TT];
     float dy[TT];
     for (int t = 0; t < TT; ++t) {
       const __m256i bs = _mm256_load_si256(reinterpret_cast<const __m256i*>(ar[t] + L.bs_off + sb * 32));
       dy[t] = reinterpret_cast<const float*>(ar[t] + L.d_off)[sb];
-      for (int r = 0; r < R; ++r) mv[r][t] = _mm256_madd_epi16(bs, u[r].mins);
+      for (int r = 0; r < R; ++r) mv[r][t] = _mm256_madd_epi16(bs, mins[r]);
     }
     alignas(16) int32_t is[R][TT], ms[R][TT];
     if constexpr (TT == 4) {
@@ -394,11 +422,11 @@ inline void tile_ak(const uint8_t* const* wr, const uint8_t* const* ar, const AK
         // ref's float order: d = dw * dy; sum += d * isum - dmin * msum (K affine);
         //                    sum += dw * dy * (isum - msum) (Q6_K, msum = 32 * sum(scale * bsum)).
         if constexpr (U::kAffine) {
-          const float d = u[r].d * dy[t];
-          const float dmin = u[r].dmin * dy[t];
+          const float d = dw[r] * dy[t];
+          const float dmin = dmw[r] * dy[t];
           sum[r][t] += d * static_cast<float>(is[r][t]) - dmin * static_cast<float>(ms[r][t]);
         } else {
-          sum[r][t] += u[r].d * dy[t] * static_cast<float>(is[r][t] - ms[r][t]);
+          sum[r][t] += dw[r] * dy[t] * static_cast<float>(is[r][t] - ms[r][t]);
         }
       }
     }
@@ -410,21 +438,21 @@ inline void tile_ak(const uint8_t* const* wr, const uint8_t* const* ar, const AK
 // Prefill form of tile_ak: 4 rows against tokens [0, nt) (a multiple of 4). Each super-block of the
 // 4 rows is unpacked once for all tokens; per-(row, token) float sums persist across super-blocks in
 // `sums`, so every sum is built in exactly tile_ak's (and ref's) order.
-template <class U>
-void rows4_ak(const uint8_t* const* wr, const uint8_t* act, size_t arb, int64_t nt, const AKLayout& L, float* sums) {
-  for (int64_t i = 0; i < 4 * nt; ++i) sums[i] = 0.f;
+template <class U, int R>
+void rows_ak(const uint8_t* const* wr, const uint8_t* act, size_t arb, int64_t nt, const AKLayout& L, float* sums) {
+  for (int64_t i = 0; i < R * nt; ++i) sums[i] = 0.f;
   for (int64_t sb = 0; sb < L.nsb; ++sb) {
-    KUnpacked u[4];
-    for (int r = 0; r < 4; ++r) U::unpack(wr[r] + sb * U::kBytes, &u[r]);
+    KUnpacked u[R];
+    for (int r = 0; r < R; ++r) U::unpack(wr[r] + sb * U::kBytes, &u[r]);
     for (int64_t t = 0; t < nt; t += 4) {
       const uint8_t* ar[4] = {act + t * arb, act + (t + 1) * arb, act + (t + 2) * arb, act + (t + 3) * arb};
-      __m512i acc[4][4];
-      for (int r = 0; r < 4; ++r)
+      __m512i acc[R][4];
+      for (int r = 0; r < R; ++r)
         for (int j = 0; j < 4; ++j) acc[r][j] = _mm512_setzero_si512();
       for (int c = 0; c < 4; ++c) {
         for (int j = 0; j < 4; ++j) {
           const __m512i yv = _mm512_load_si512(ar[j] + sb * kQK_K + 64 * c);
-          for (int r = 0; r < 4; ++r)
+          for (int r = 0; r < R; ++r)
             acc[r][j] = _mm512_dpwssd_epi32(acc[r][j], _mm512_maddubs_epi16(u[r].q[c], yv), u[r].sc[c]);
         }
       }
@@ -434,7 +462,7 @@ void rows4_ak(const uint8_t* const* wr, const uint8_t* act, size_t arb, int64_t 
                                     reinterpret_cast<const float*>(ar[1] + L.d_off)[sb],
                                     reinterpret_cast<const float*>(ar[2] + L.d_off)[sb],
                                     reinterpret_cast<const float*>(ar[3] + L.d_off)[sb]);
-      for (int r = 0; r < 4; ++r) {
+      for (int r = 0; r < R; ++r) {
         const __m128i is = reduce4(acc[r][0], acc[r][1], acc[r][2], acc[r][3]);
         const __m128i ms = reduce4(_mm256_madd_epi16(bs[0], u[r].mins), _mm256_madd_epi16(bs[1], u[r].mins),
                                    _mm256_madd_epi16(bs[2], u[r].mins), _mm256_madd_epi16(bs[3], u[r].mins));
@@ -502,10 +530,23 @@ inline void run_tile(const WeightView& w, const uint8_t* act, size_t arb, int64_
 template <class Tile>
 void drive(const WeightView& w, const uint8_t* act, size_t arb, int64_t T, int64_t r0, int64_t r1, float* y,
            int64_t ldy, const Tile& tile) {
+  if (T < 4) {  // decode: one weight row at a time streams fastest (measured: 4-row tiles are 1.1-2.3x slower)
+    for (int64_t r = r0; r < r1; ++r)
+      for (int64_t t = 0; t < T; ++t) run_tile<1, 1>(w, act, arb, r, t, y, ldy, tile);
+    return;
+  }
   const int64_t tc = std::max<int64_t>(4, static_cast<int64_t>((384 << 10) / arb) & ~int64_t{3});
   for (int64_t t0 = 0; t0 < T; t0 += tc) {
     const int64_t t1 = std::min(T, t0 + tc);
     int64_t r = r0;
+    // 16 rows at a time so each token's 16 outputs (one 64-byte line of y) are written together.
+    for (; r + 16 <= r1; r += 16) {
+      int64_t t = t0;
+      for (; t + 4 <= t1; t += 4)
+        for (int g = 0; g < 4; ++g) run_tile<4, 4>(w, act, arb, r + 4 * g, t, y, ldy, tile);
+      for (; t < t1; ++t)
+        for (int g = 0; g < 4; ++g) run_tile<4, 1>(w, act, arb, r + 4 * g, t, y, ldy, tile);
+    }
     for (; r + 4 <= r1; r += 4) {
       int64_t t = t0;
       for (; t + 4 <= t1; t += 4) run_tile<4, 4>(w, act, arb, r, t, y, ldy, tile);
@@ -537,16 +578,27 @@ void gemm_ak(const WeightView& w, const uint8_t* act, int64_t T, int64_t r0, int
   if (T < 8) return drive(w, act, L.bytes, T, r0, r1, y, ldy, tile);
   // Prefill: chunks of up to kChunk tokens; 4 rows at a time unpacked once per chunk.
   constexpr int64_t kChunk = 128;
-  alignas(64) float sums[4 * kChunk];
+  alignas(64) float sums[16 * kChunk];
   const int64_t tc = std::min<int64_t>(kChunk, std::max<int64_t>(4, static_cast<int64_t>((384 << 10) / L.bytes) & ~int64_t{3}));
   for (int64_t t0 = 0; t0 < T; t0 += tc) {
     const int64_t t1 = std::min(T, t0 + tc);
     const int64_t nt4 = (t1 - t0) & ~int64_t{3};
     int64_t r = r0;
+    // 16 rows per group, so each token's outputs are written as one 64-byte line (y rows are long).
+    for (; r + 16 <= r1 && nt4 > 0; r += 16) {
+      for (int g = 0; g < 4; ++g) {
+        const uint8_t* wr[4] = {w.row(r + 4 * g), w.row(r + 4 * g + 1), w.row(r + 4 * g + 2), w.row(r + 4 * g + 3)};
+        rows_ak<QK<W>, 4>(wr, act + t0 * L.bytes, L.bytes, nt4, L, sums + 4 * g * nt4);
+      }
+      for (int64_t t = 0; t < nt4; ++t)
+        for (int i = 0; i < 16; ++i) y[(t0 + t) * ldy + r + i] = sums[i * nt4 + t];
+      for (int64_t t = t0 + nt4; t < t1; ++t)
+        for (int g = 0; g < 4; ++g) run_tile<4, 1>(w, act, L.bytes, r + 4 * g, t, y, ldy, tile);
+    }
     for (; r + 4 <= r1; r += 4) {
       const uint8_t* wr[4] = {w.row(r), w.row(r + 1), w.row(r + 2), w.row(r + 3)};
       if (nt4 > 0) {
-        rows4_ak<QK<W>>(wr, act + t0 * L.bytes, L.bytes, nt4, L, sums);
+        rows_ak<QK<W>, 4>(wr, act + t0 * L.bytes, L.bytes, nt4, L, sums);
         for (int i = 0; i < 4; ++i)
           for (int64_t t = 0; t < nt4; ++t) y[(t0 + t) * ldy + r + i] = sums[i * nt4 + t];
       }
