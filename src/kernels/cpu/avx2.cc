@@ -251,6 +251,11 @@ inline void run_tile(const WeightView& w, const uint8_t* act, size_t arb, int64_
 template <class Tile>
 void drive(const WeightView& w, const uint8_t* act, size_t arb, int64_t T, int64_t r0, int64_t r1, float* y,
            int64_t ldy, const Tile& tile) {
+  if (T < 4) {  // decode: one weight row at a time streams fastest
+    for (int64_t r = r0; r < r1; ++r)
+      for (int64_t t = 0; t < T; ++t) run_tile<1, 1>(w, act, arb, r, t, y, ldy, tile);
+    return;
+  }
   const int64_t tc = std::max<int64_t>(4, static_cast<int64_t>((256 << 10) / arb) & ~int64_t{3});
   for (int64_t t0 = 0; t0 < T; t0 += tc) {
     const int64_t t1 = std::min(T, t0 + tc);
