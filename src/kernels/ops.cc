@@ -86,15 +86,20 @@ void swiglu(const float* g, const float* u, float* h, int64_t n) {
 
 void attention(const float* q, const uint16_t* k, const uint16_t* v, int64_t n_kv, int n_head, int n_head_kv,
                int head_dim, float scale, float* out, float* scores) {
-  // Streaming (online-softmax) attention with llama.cpp's CPU flash-attention numerics: the query
-  // is rounded to f16 for the K dot product and the V accumulator is f16. `scores` holds the f16
-  // accumulator. head_dim <= kMaxHeadDim (checked when a model loads).
   (void)scores;
+  attention_heads(q, k, v, n_kv, n_head, n_head_kv, head_dim, scale, out, 0, n_head);
+}
+
+void attention_heads(const float* q, const uint16_t* k, const uint16_t* v, int64_t n_kv, int n_head, int n_head_kv,
+                     int head_dim, float scale, float* out, int h0, int h1) {
+  // Streaming (online-softmax) attention with llama.cpp's CPU flash-attention numerics: the query
+  // is rounded to f16 for the K dot product and the V accumulator is f16.
+  // head_dim <= kMaxHeadDim (checked when a model loads).
   const int group = n_head / n_head_kv;
   const int64_t kv_stride = static_cast<int64_t>(n_head_kv) * head_dim;
   uint16_t qh16[kMaxHeadDim];
   uint16_t acc[kMaxHeadDim];
-  for (int h = 0; h < n_head; ++h) {
+  for (int h = h0; h < h1; ++h) {
     const float* qh = q + static_cast<int64_t>(h) * head_dim;
     for (int d = 0; d < head_dim; ++d) qh16[d] = fp32_to_fp16(qh[d]);
     const int hk = h / group;

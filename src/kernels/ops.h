@@ -54,5 +54,8 @@ void attention_ref(const float* q, const uint16_t* k, const uint16_t* v, int64_t
                    int head_dim, float scale, float* out, float* scores);
 void attention(const float* q, const uint16_t* k, const uint16_t* v, int64_t n_kv, int n_head, int n_head_kv,
                int head_dim, float scale, float* out, float* scores);
+// The same for heads [h0, h1) only (threads split heads; the scalar target of kernels/cpu).
+void attention_heads(const float* q, const uint16_t* k, const uint16_t* v, int64_t n_kv, int n_head, int n_head_kv,
+                     int head_dim, float scale, float* out, int h0, int h1);
 
 }  // namespace nuri::kernels

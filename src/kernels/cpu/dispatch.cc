@@ -6,6 +6,7 @@
 #include "kernels/cpu/cpu.h"
 #include "kernels/cpu/impl.h"
 #include "kernels/fp16.h"
+#include "kernels/ops.h"
 #include "kernels/ref/quant.h"
 
 namespace nuri::kernels::cpu {
@@ -33,39 +34,7 @@ void gemm(const WeightView& w, const uint8_t* act, int64_t T, int64_t r0, int64_
 }
 void attention(const float* q, const uint16_t* k, const uint16_t* v, int64_t n_kv, int n_head, int n_head_kv,
                int head_dim, float scale, float* out, int h0, int h1) {
-  // Same loop as kernels::attention, restricted to heads [h0, h1).
-  const int group = n_head / n_head_kv;
-  const int64_t kv_stride = static_cast<int64_t>(n_head_kv) * head_dim;
-  uint16_t qh16[kMaxHeadDim];
-  uint16_t acc[kMaxHeadDim];
-  for (int h = h0; h < h1; ++h) {
-    const float* qh = q + static_cast<int64_t>(h) * head_dim;
-    for (int d = 0; d < head_dim; ++d) qh16[d] = fp32_to_fp16(qh[d]);
-    const int hk = h / group;
-    float M = -INFINITY, S = 0.f;
-    for (int d = 0; d < head_dim; ++d) acc[d] = 0;
-    for (int64_t j = 0; j < n_kv; ++j) {
-      const uint16_t* kj = k + j * kv_stride + static_cast<int64_t>(hk) * head_dim;
-      float s = 0.f;
-      for (int d = 0; d < head_dim; ++d) s += fp16_to_fp32(kj[d]) * fp16_to_fp32(qh16[d]);
-      s *= scale;
-      float ms = 1.f, vs = 1.f;
-      if (s > M) {
-        const float m_old = M;
-        M = s;
-        ms = std::exp(m_old - M);
-        for (int d = 0; d < head_dim; ++d) acc[d] = fp32_to_fp16(fp16_to_fp32(acc[d]) * ms);
-      } else {
-        vs = std::exp(s - M);
-      }
-      const uint16_t* vj = v + j * kv_stride + static_cast<int64_t>(hk) * head_dim;
-      for (int d = 0; d < head_dim; ++d) acc[d] = fp32_to_fp16(fp16_to_fp32(acc[d]) + fp16_to_fp32(vj[d]) * vs);
-      S = S * ms + vs;
-    }
-    const float inv = S == 0.f ? 0.f : 1.f / S;
-    float* oh = out + static_cast<int64_t>(h) * head_dim;
-    for (int d = 0; d < head_dim; ++d) oh[d] = fp16_to_fp32(acc[d]) * inv;
-  }
+  kernels::attention_heads(q, k, v, n_kv, n_head, n_head_kv, head_dim, scale, out, h0, h1);
 }
 
 }  // namespace scalar
