@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "base/mmap.h"
 #include "chat/chat_template.h"
+#include "cli_common.h"
 #include "command.h"
 #include "model/context.h"
 #include "runtime/loaded_model.h"
@@ -152,18 +153,9 @@ int run_chat(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 1;
   }
   nuri::log::set_level(nuri::log::Level::kWarn);
-  if (model_path.empty()) model_path = nuri::runtime::default_model_path();
-  if (model_path.empty()) {
-    std::fprintf(stderr, "nuri chat: no model given (-m FILE) and no default model found (set NURI_MODEL)\n");
-    return 1;
-  }
-  auto lm = nuri::runtime::load_model(model_path);
-  if (!lm.ok()) {
-    std::fprintf(stderr, "nuri chat: %s\n", lm.error().c_str());
-    return 1;
-  }
-  auto info = nuri::chat::load_model_chat_info(model_path);
-  if (info.ok()) s.info = *info;
+  auto lm = nuri::cli::load_model_or_default("chat", model_path);
+  if (!lm) return 1;
+  s.info = nuri::cli::chat_info(*lm);
   auto tmpl = nuri::chat::template_for_model(s.info);
   if (!tmpl.ok()) {
     std::fprintf(stderr, "nuri chat: %s\n", tmpl.error().c_str());

@@ -11,6 +11,7 @@
 #include "base/mmap.h"
 #include "base/timer.h"
 #include "chat/chat_template.h"
+#include "cli_common.h"
 #include "command.h"
 #include "eval/synth/synth.h"
 #include "model/context.h"
@@ -110,14 +111,9 @@ int run_eval_synth(int argc, char** argv) {
     std::fprintf(stderr, "nuri eval-synth: seeds 1-3 generated the training data of nuri-tiny; pick a held-out seed\n");
     return 1;
   }
-  if (model_path.empty()) model_path = nuri::runtime::default_model_path();
-  auto lm = nuri::runtime::load_model(model_path);
-  if (!lm.ok()) {
-    std::fprintf(stderr, "nuri eval-synth: %s\n", model_path.empty() ? "no model (-m FILE)" : lm.error().c_str());
-    return 1;
-  }
-  nuri::chat::ModelChatInfo info;
-  if (auto i = nuri::chat::load_model_chat_info(model_path); i.ok()) info = *i;
+  auto lm = nuri::cli::load_model_or_default("eval-synth", model_path);
+  if (!lm) return 1;
+  const nuri::chat::ModelChatInfo info = nuri::cli::chat_info(*lm);
   auto tmpl = nuri::chat::template_for_model(info);
   if (!tmpl.ok()) {
     std::fprintf(stderr, "nuri eval-synth: %s\n", tmpl.error().c_str());

@@ -6,6 +6,7 @@
 
 #include "base/log.h"
 #include "base/timer.h"
+#include "cli_common.h"
 #include "command.h"
 #include "model/context.h"
 #include "runtime/loaded_model.h"
@@ -40,17 +41,9 @@ int run_run(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 1;
   }
   if (!verbose) nuri::log::set_level(nuri::log::Level::kWarn);
-  if (model_path.empty()) model_path = nuri::runtime::default_model_path();
-  if (model_path.empty()) {
-    std::fprintf(stderr, "nuri run: no model given (-m FILE) and no default model found (set NURI_MODEL)\n");
-    return 1;
-  }
   nuri::Timer load_timer;
-  auto lm = nuri::runtime::load_model(model_path);
-  if (!lm.ok()) {
-    std::fprintf(stderr, "nuri run: %s\n", lm.error().c_str());
-    return 1;
-  }
+  auto lm = nuri::cli::load_model_or_default("run", model_path);
+  if (!lm) return 1;
   const auto& tok = lm->tokenizer;
   std::vector<int32_t> ids = tok.encode(prompt, /*add_special=*/true, /*parse_special=*/true);
   if (ids.empty()) {
@@ -77,7 +70,7 @@ int run_run(int argc, char** argv) {
     std::fprintf(stderr, "nuri run: %s\n", ctx.error().c_str());
     return 1;
   }
-  NURI_LOG_INFO("loaded %s in %.2f s", model_path.c_str(), load_timer.seconds());
+  NURI_LOG_INFO("loaded %s in %.2f s", lm->model->path().c_str(), load_timer.seconds());
 
   if (!no_echo) {
     for (int32_t id : ids) std::fputs(tok.token_to_piece(id, /*render_special=*/true).c_str(), stdout);

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "base/log.h"
+#include "cli_common.h"
 #include "command.h"
 #include "chat/chat_template.h"
 #include "nuri/engine.h"
@@ -54,24 +55,13 @@ int run_serve(int argc, char** argv) {
   if (!verbose) nuri::log::set_level(nuri::log::Level::kWarn);
   if (so.api_key.empty())
     if (const char* k = std::getenv("NURI_API_KEY"); k && *k) so.api_key = k;
-  if (model_path.empty()) model_path = nuri::runtime::default_model_path();
-  if (model_path.empty()) {
-    std::fprintf(stderr, "nuri serve: no model given (-m FILE) and no default model found (set NURI_MODEL)\n");
-    return 1;
-  }
-  auto lm = nuri::runtime::load_model(model_path);
-  if (!lm.ok()) {
-    std::fprintf(stderr, "nuri serve: %s\n", lm.error().c_str());
-    return 1;
-  }
+  auto lm = nuri::cli::load_model_or_default("serve", model_path);
+  if (!lm) return 1;
   const auto& tok = lm->tokenizer;
-  nuri::chat::ModelChatInfo info;
-  info.template_source = lm->chat_template;
-  if (tok.bos_id() >= 0) info.bos_token = tok.token_text(tok.bos_id());
-  if (tok.eos_id() >= 0) info.eos_token = tok.token_text(tok.eos_id());
+  const nuri::chat::ModelChatInfo info = nuri::cli::chat_info(*lm);
   auto tmpl = nuri::chat::template_for_model(info);
   if (!tmpl.ok()) {
-    std::fprintf(stderr, "nuri serve: %s: chat template: %s\n", model_path.c_str(), tmpl.error().c_str());
+    std::fprintf(stderr, "nuri serve: %s: chat template: %s\n", lm->model->path().c_str(), tmpl.error().c_str());
     return 1;
   }
   if (lm->chat_template.empty())
