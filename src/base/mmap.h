@@ -30,6 +30,9 @@ class MappedFile {
   std::string path_;
 };
 
+bool path_exists(const std::string& path);
+bool is_directory(const std::string& path);
+
 // Whole file into a string (small text files: JSON, templates).
 Result<std::string> read_file(const std::string& path);
 Status write_file(const std::string& path, const std::string& data);

@@ -5,6 +5,7 @@
 #include <sstream>
 #include <sys/stat.h>
 
+#include "base/mmap.h"
 #include "io/gguf.h"
 
 namespace nuri::chat {
@@ -38,22 +39,9 @@ constexpr const char* kChatMl =
     "{%- endfor -%}\n"
     "{%- if add_generation_prompt -%}{{- '<|im_start|>assistant\\n' -}}{%- endif -%}\n";
 
-bool is_dir(const std::string& p) {
-  struct stat st {};
-  return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-bool exists(const std::string& p) {
-  struct stat st {};
-  return ::stat(p.c_str(), &st) == 0;
-}
-
-Result<std::string> read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return Error("cannot open " + path);
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+using ::nuri::is_directory;
+using ::nuri::path_exists;
+using ::nuri::read_file;
 
 std::string token_text(const nlohmann::ordered_json& j) {
   if (j.is_string()) return j.get<std::string>();
@@ -137,11 +125,11 @@ Result<ModelChatInfo> load_gguf_chat_info(const std::string& path, const std::st
 }
 
 Result<ModelChatInfo> load_model_chat_info(const std::string& path, const std::string& name) {
-  if (!exists(path)) return Error("model not found: " + path);
-  if (is_dir(path)) {
+  if (!path_exists(path)) return Error("model not found: " + path);
+  if (is_directory(path)) {
     ModelChatInfo info;
     std::string cfg = path + "/tokenizer_config.json";
-    if (exists(cfg)) {
+    if (path_exists(cfg)) {
       NURI_ASSIGN_OR_RETURN(std::string text, read_file(cfg));
       nlohmann::ordered_json j = nlohmann::ordered_json::parse(text, nullptr, false);
       if (j.is_discarded()) return Error(cfg + ": invalid JSON");
@@ -150,7 +138,7 @@ Result<ModelChatInfo> load_model_chat_info(const std::string& path, const std::s
       info = std::move(parsed).value();
     }
     std::string jinja_file = path + "/chat_template.jinja";
-    if ((name.empty() || name == "default") && exists(jinja_file)) {
+    if ((name.empty() || name == "default") && path_exists(jinja_file)) {
       NURI_ASSIGN_OR_RETURN(info.template_source, read_file(jinja_file));
     }
     return info;

@@ -8,14 +8,6 @@
 namespace nuri::io {
 namespace {
 
-bool is_dir(const std::string& p) {
-  struct stat st {};
-  return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-bool exists(const std::string& p) {
-  struct stat st {};
-  return ::stat(p.c_str(), &st) == 0;
-}
 std::string dirname_of(const std::string& p) {
   auto k = p.find_last_of('/');
   return k == std::string::npos ? "." : p.substr(0, k);
@@ -126,9 +118,9 @@ Status Safetensors::add_file(const std::string& path) {
 
 Result<Safetensors> Safetensors::open(const std::string& path) {
   std::string p = path;
-  if (is_dir(p)) {
-    if (exists(p + "/model.safetensors.index.json")) p += "/model.safetensors.index.json";
-    else if (exists(p + "/model.safetensors")) p += "/model.safetensors";
+  if (is_directory(p)) {
+    if (path_exists(p + "/model.safetensors.index.json")) p += "/model.safetensors.index.json";
+    else if (path_exists(p + "/model.safetensors")) p += "/model.safetensors";
     else return Error(path + ": no model.safetensors or model.safetensors.index.json in this directory");
   }
   Safetensors st;

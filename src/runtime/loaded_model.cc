@@ -9,13 +9,6 @@
 #include "io/safetensors.h"
 
 namespace nuri::runtime {
-namespace {
-bool exists(const std::string& p) {
-  struct stat st {};
-  return ::stat(p.c_str(), &st) == 0;
-}
-}  // namespace
-
 Result<LoadedModel> load_model(const std::string& path) {
   LoadedModel lm;
   NURI_ASSIGN_OR_RETURN(lm.model, model::Model::load(path));
@@ -28,7 +21,7 @@ Result<LoadedModel> load_model(const std::string& path) {
     auto tok = tokenizer::Tokenizer::from_hf_json(path + "/tokenizer.json");
     if (!tok.ok()) return tok.status();
     lm.tokenizer = std::move(tok).value();
-    if (exists(path + "/tokenizer_config.json")) {
+    if (path_exists(path + "/tokenizer_config.json")) {
       auto cfg = io::read_json_file(path + "/tokenizer_config.json");
       if (cfg.ok() && cfg->contains("chat_template") && (*cfg)["chat_template"].is_string())
         lm.chat_template = (*cfg)["chat_template"].get<std::string>();
@@ -55,7 +48,7 @@ std::string default_model_path() {
       if (k == std::string::npos || k == 0) break;
       dir = dir.substr(0, k);
       for (const char* rel : {"/models/nuri-tiny.gguf", "/share/nuri/nuri-tiny.gguf"})
-        if (exists(dir + rel)) return dir + rel;
+        if (path_exists(dir + rel)) return dir + rel;
     }
   }
   return "";
