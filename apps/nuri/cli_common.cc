@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "store/store.h"
+
 namespace nuri::cli {
 
 std::optional<runtime::LoadedModel> load_model_or_default(const char* cmd, const std::string& path) {
@@ -10,7 +12,12 @@ std::optional<runtime::LoadedModel> load_model_or_default(const char* cmd, const
     std::fprintf(stderr, "nuri %s: no model given (-m FILE) and no default model found (set NURI_MODEL)\n", cmd);
     return std::nullopt;
   }
-  auto lm = runtime::load_model(p);
+  auto resolved = store::resolve_model(p);  // a path, or a store name (OWNER/NAME[:QUANT|:FILE])
+  if (!resolved.ok()) {
+    std::fprintf(stderr, "nuri %s: %s\n", cmd, resolved.error().c_str());
+    return std::nullopt;
+  }
+  auto lm = runtime::load_model(*resolved);
   if (!lm.ok()) {
     std::fprintf(stderr, "nuri %s: %s\n", cmd, lm.error().c_str());
     return std::nullopt;

@@ -10,7 +10,8 @@
 
 namespace nuri::cli {
 
-// Loads `path`, or the default model when `path` is empty. On failure prints
+// Loads `path` (a file, a directory or a store name, see store/store.h), or the default model
+// when `path` is empty. On failure prints
 // "nuri CMD: <error>" to stderr and returns nullopt.
 std::optional<runtime::LoadedModel> load_model_or_default(const char* cmd, const std::string& path);
 

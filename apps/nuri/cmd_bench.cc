@@ -15,6 +15,7 @@
 
 #include "base/thread_pool.h"
 #include "base/timer.h"
+#include "cli_common.h"
 #include "command.h"
 #include "kernels/cpu/cpu.h"
 #include "kernels/cpu/pool.h"
@@ -98,7 +99,7 @@ int run_bench(int argc, char** argv) {
   std::string model_path;
   int n_prompt = 512, n_gen = 128, threads = 0, runs = 3;
   bool bandwidth_only = false, no_bandwidth = false;
-  app.add_option("-m,--model", model_path, "GGUF file");
+  app.add_option("-m,--model", model_path, "GGUF file, Hugging Face directory or store name");
   app.add_option("-p,--prompt-tokens", n_prompt, "prompt tokens to prefill (default 512)")->check(CLI::Range(1, 1 << 16));
   app.add_option("-n,--gen-tokens", n_gen, "tokens to decode (default 128)")->check(CLI::Range(0, 1 << 16));
   app.add_option("-t,--threads", threads, "threads (default: physical cores)")->check(CLI::Range(0, 1024));
@@ -122,11 +123,8 @@ int run_bench(int argc, char** argv) {
     std::fprintf(stderr, "nuri bench: give a model (-m FILE) or --bandwidth\n");
     return 1;
   }
-  auto lm = nuri::runtime::load_model(model_path);
-  if (!lm.ok()) {
-    std::fprintf(stderr, "nuri bench: %s\n", lm.error().c_str());
-    return 1;
-  }
+  auto lm = nuri::cli::load_model_or_default("bench", model_path);
+  if (!lm) return 1;
   const auto& cfg = lm->model->config();
   // The anchor's prompt: a repeated sentence, cut to n_prompt tokens.
   std::string text;
