@@ -1,0 +1,162 @@
+// GBNF parser errors (line/column), left recursion, and the matcher on hand-written cases; the
+// trie mask against accepting each token one by one.
+#include <gtest/gtest.h>
+
+#include "grammar/grammar.h"
+
+namespace {
+
+using nuri::grammar::Grammar;
+using nuri::grammar::Matcher;
+using nuri::grammar::Vocab;
+
+std::shared_ptr<const Grammar> parse_ok(const std::string& g) {
+  auto r = Grammar::parse(g);
+  EXPECT_TRUE(r.ok()) << r.error() << "\n" << g;
+  return r.ok() ? *r : nullptr;
+}
+
+std::string parse_err(const std::string& g) {
+  auto r = Grammar::parse(g);
+  EXPECT_FALSE(r.ok()) << g;
+  return r.ok() ? "" : r.error();
+}
+
+// Whole-string match through the byte-level matcher.
+bool matches(const std::shared_ptr<const Grammar>& g, const std::string& s) {
+  auto v = Vocab::build({"x"}, {});
+  Matcher m(g, v);
+  return m.accept_bytes(s) && m.is_complete();
+}
+bool prefix_ok(const std::shared_ptr<const Grammar>& g, const std::string& s) {
+  auto v = Vocab::build({"x"}, {});
+  Matcher m(g, v);
+  return m.accept_bytes(s);
+}
+
+TEST(Gbnf, ErrorsCarryLineAndColumn) {
+  EXPECT_EQ(parse_err("root ::= \"a\"\nfoo ::= \"b\" )\n"), "line 2, column 13: expected end of line after rule 'foo', found ')'");
+  EXPECT_EQ(parse_err("root ::= \"a\n"), "line 1, column 10: unterminated string literal (newline before the closing quote)");
+  EXPECT_EQ(parse_err("root ::= [a-\n"), "line 1, column 10: unterminated character class");
+  EXPECT_EQ(parse_err("root  \"a\""), "line 1, column 7: expected '::=' after rule name 'root', found '\"'");
+  EXPECT_EQ(parse_err("root ::= x\n"), "line 1, column 10: undefined rule 'x'");
+  EXPECT_EQ(parse_err("root ::= (\"a\" | \"b\"\n"), "line 2, column 1: expected ')' to close the group opened at line 1, column 10, found end of grammar");
+  EXPECT_EQ(parse_err("root ::= \"a\"{3,2}"), "line 1, column 13: repetition {m,n} has n < m");
+  EXPECT_EQ(parse_err("root ::= * \"a\""), "line 1, column 10: '*' has nothing before it to repeat");
+  EXPECT_EQ(parse_err("root ::= \"\\q\""), "line 1, column 11: unknown escape '\\q'");
+  EXPECT_EQ(parse_err("# only a comment\n"), "grammar is empty (expected rules like: root ::= \"yes\" | \"no\")");
+  EXPECT_EQ(parse_err("start ::= \"a\""), "grammar has no rule named 'root' (the start rule)");
+  EXPECT_EQ(parse_err("root ::= [z-a]"), "line 1, column 13: character range is reversed");
+  EXPECT_EQ(parse_err("root ::= \"a\"\nroot ::= \"b\""), "line 2, column 1: rule 'root' is defined twice");
+}
+
+TEST(Gbnf, LeftRecursionIsRejected) {
+  std::string e = parse_err("root ::= expr\nexpr ::= expr \"+\" term | term\nterm ::= [0-9]\n");
+  EXPECT_NE(e.find("left recursion"), std::string::npos) << e;
+  EXPECT_NE(e.find("'expr'"), std::string::npos) << e;
+  EXPECT_EQ(e.rfind("line 2, column 1:", 0), 0u) << e;
+  // Indirect, through a nullable prefix.
+  e = parse_err("root ::= a\na ::= \"x\"? b\nb ::= a \"y\" | \"z\"\n");
+  EXPECT_NE(e.find("left recursion"), std::string::npos) << e;
+  e = parse_err("root ::= (\"a\"?)*\n");
+  EXPECT_NE(e.find("empty string"), std::string::npos) << e;
+  // Right recursion is fine.
+  EXPECT_TRUE(Grammar::parse("root ::= \"a\" root | \"b\"").ok());
+}
+
+TEST(Gbnf, SyntaxCoverage) {
+  auto g = parse_ok(R"(# comment
+root ::= greeting " " name ("!" | "?")   # trailing comment
+greeting ::= "hi" | "hello"
+  | "hey"
+name ::= [A-Z] [a-z]{1,4}
+)");
+  EXPECT_TRUE(matches(g, "hi Bob!"));
+  EXPECT_TRUE(matches(g, "hey Alice?"));
+  EXPECT_FALSE(matches(g, "hey Alicia?"));  // 5 lower-case letters
+  EXPECT_FALSE(matches(g, "hey A!"));
+  EXPECT_FALSE(matches(g, "yo Bob!"));
+  EXPECT_TRUE(prefix_ok(g, "hel"));
+  EXPECT_FALSE(matches(g, "hel"));
+
+  auto rep = parse_ok("root ::= \"a\"{2} \"b\"{,2} \"c\"{1,} \"d\"? [^x-z]*");
+  EXPECT_TRUE(matches(rep, "aac"));
+  EXPECT_TRUE(matches(rep, "aabbcccdw"));
+  EXPECT_FALSE(matches(rep, "ac"));
+  EXPECT_FALSE(matches(rep, "aabbbc"));
+  EXPECT_FALSE(matches(rep, "aacy"));
+  EXPECT_TRUE(matches(rep, "aac\xC3\xA9\xE2\x82\xAC"));  // é€ are outside x-z
+
+  auto esc = parse_ok(R"(root ::= "\x41\u00e9\n\t\"\\" [\]\[\-] "\U0001F600")");
+  EXPECT_TRUE(matches(esc, "A\xC3\xA9\n\t\"\\]\xF0\x9F\x98\x80"));
+  EXPECT_TRUE(matches(esc, "A\xC3\xA9\n\t\"\\-\xF0\x9F\x98\x80"));
+  EXPECT_FALSE(matches(esc, "A\xC3\xA9\n\t\"\\x\xF0\x9F\x98\x80"));
+
+  auto dot = parse_ok("root ::= . . \"!\"");
+  EXPECT_TRUE(matches(dot, "\xE4\xB8\xADx!"));
+  EXPECT_FALSE(matches(dot, "x!"));
+  EXPECT_FALSE(matches(dot, "\xE4\xB8x!"));  // truncated code point
+  // Nested groups over several lines.
+  auto nested = parse_ok("root ::= (\n  \"a\" (\"b\" | \"c\")*\n  | \"d\"\n)+\n");
+  EXPECT_TRUE(matches(nested, "abcbad"));
+  EXPECT_FALSE(matches(nested, "abx"));
+}
+
+TEST(Gbnf, PartialUtf8AcrossBytes) {
+  auto g = parse_ok("root ::= [\\u00e0-\\u00ff]+ \"!\"");  // à..ÿ: C3 A0..C3 BF
+  auto v = Vocab::build({"x"}, {});
+  Matcher m(g, v);
+  EXPECT_TRUE(m.accept_bytes("\xC3"));
+  EXPECT_FALSE(m.is_complete());
+  EXPECT_FALSE(m.accept_bytes("\x80"));  // U+00C0 is outside the class
+  EXPECT_TRUE(m.accept_bytes("\xA9"));   // é
+  EXPECT_FALSE(m.accept_bytes("\xC4"));  // U+0100.. cannot match
+  EXPECT_TRUE(m.accept_bytes("!"));
+  EXPECT_TRUE(m.is_complete());
+}
+
+TEST(Matcher, MaskEqualsTokenByTokenAcceptance) {
+  // Tokens that span several elements, partial UTF-8 pieces, duplicates, and an EOG token.
+  std::vector<std::string> pieces = {"{", "\"", "\"a", "ab", "\":", "\": ", "1", "12", "}", " ",
+                                     "\xC3", "\xA9", "\xC3\xA9", "a\xC3", "", "}\n", "\"}", "a", "b", "\"a\":1}"};
+  const int32_t eog = static_cast<int32_t>(pieces.size());
+  pieces.push_back("");
+  auto v = Vocab::build(pieces, {eog});
+  auto g = parse_ok(R"(root ::= "{" "\"" [a-z\u00e9]* "\":" " "? [0-9]+ "}")");
+  Matcher m(g, v);
+  std::vector<uint32_t> mask(nuri::grammar::mask_words(v->n_vocab()));
+  std::string text;
+  // Walk a fixed path; at each step compare the mask with accepting each token in a fresh matcher.
+  for (const char* step : {"{", "\"a", "\xC3", "\xA9", "b", "\": ", "12", "}"}) {
+    int32_t n = m.fill_mask(mask.data());
+    int32_t expect_n = 0;
+    for (int32_t t = 0; t < v->n_vocab(); ++t) {
+      Matcher ref(g, v);
+      bool ok = ref.accept_bytes(text) && ref.accept(t);
+      expect_n += ok;
+      EXPECT_EQ(ok, ((mask[t >> 5] >> (t & 31)) & 1) != 0) << "after '" << text << "' token " << t;
+    }
+    EXPECT_EQ(n, expect_n);
+    int32_t tok = -1;
+    for (int32_t t = 0; t < v->n_vocab(); ++t)
+      if (v->piece(t) == step) tok = t;
+    ASSERT_GE(tok, 0);
+    ASSERT_TRUE(m.accept(tok)) << step;
+    text += step;
+  }
+  EXPECT_TRUE(m.is_complete());
+  m.fill_mask(mask.data());
+  for (int32_t t = 0; t < v->n_vocab(); ++t) EXPECT_EQ((mask[t >> 5] >> (t & 31)) & 1, t == eog ? 1u : 0u) << t;
+  EXPECT_TRUE(m.accept(eog));
+  EXPECT_TRUE(m.finished());
+}
+
+TEST(Matcher, JsonAnyGrammar) {
+  auto g = parse_ok(nuri::grammar::json_any_gbnf());
+  for (const char* s : {"{}", "[]", "{\"a\": [1, 2.5e3, -0, true, null], \"b\": {\"c\": \"\\u00e9x\\n\"}}", "\"\"", "-12", "false"})
+    EXPECT_TRUE(matches(g, s)) << s;
+  for (const char* s : {"{", "[1,]", "{\"a\" 1}", "01", "\"\x01\"", "tru", "{\"a\":1,}", "1.", "\"\\x\""})
+    EXPECT_FALSE(matches(g, s)) << s;
+}
+
+}  // namespace
