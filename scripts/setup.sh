@@ -8,6 +8,8 @@ PKGS=(
   build-essential cmake ninja-build pkg-config git  # toolchain
   nlohmann-json3-dev    # JSON: config.json, tokenizer.json, chat messages, server API
   libcpp-httplib-dev    # HTTP server for `nuri serve` (header-only, threads, SSE)
+  libssl-dev            # HTTPS for `nuri pull` (cpp-httplib is built with OpenSSL support)
+  librsvg2-bin          # tests: rsvg-convert renders the SVG chart of `nuri compare`
   libcli11-dev          # command-line parsing for every subcommand
   libpcre2-dev          # pre-tokenizer regexes: Unicode classes (\p{L}, \p{N}) and lookaheads, JIT
   libhwy-dev            # Highway: portable SIMD with runtime dispatch (AVX2, AVX-512, NEON)
