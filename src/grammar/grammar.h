@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -101,7 +102,36 @@ class Vocab {
   bool is_eog(int32_t id) const { return id >= 0 && id < n_vocab_ && is_eog_[id]; }
   int max_depth() const { return max_depth_; }
 
+  // Per node, over the bytes from this node's byte down to every token below it: which ASCII
+  // bytes occur, whether any byte >= 0x80 does, whether every such suffix is valid UTF-8 (a
+  // truncated last code point allowed), and the most code points any suffix has.
+  struct Tree {
+    uint64_t ascii[2] = {0, 0};
+    uint16_t max_cp = 0;
+    bool nonascii = false;
+    bool utf8_ok = true;
+  };
+  const std::vector<Tree>& tree() const { return tree_; }
+  // One past the last node_tokens() index of node i's subtree.
+  uint32_t subtree_tok_end(uint32_t i) const {
+    const uint32_t e = nodes_[i].end;
+    return e < nodes_.size() ? nodes_[e].tok_begin : static_cast<uint32_t>(node_tokens_.size());
+  }
+  // Tokens made only of code points in a class (ASCII bitmap + all of U+0080.. or none; a
+  // truncated last code point counts) with at most r code points, as a bitmask over ids. Built
+  // on first use per class and kept (thread-safe).
+  const uint32_t* class_mask(const uint64_t ascii[2], bool nonascii, int r) const;
+
  private:
+  struct ClassMasks {
+    uint64_t ascii[2];
+    bool nonascii;
+    std::vector<std::vector<uint32_t>> le;  // le[r]: at most r code points
+  };
+  std::vector<Tree> tree_;
+  mutable std::mutex class_mu_;
+  mutable std::vector<std::unique_ptr<ClassMasks>> class_masks_;
+
   int32_t n_vocab_ = 0;
   std::vector<std::string> pieces_;
   std::vector<Node> nodes_;
@@ -130,6 +160,8 @@ class Matcher {
   // Appends a token (an end-of-generation token is accepted only when complete and ends the
   // match). False, with the state unchanged, when the grammar does not allow it.
   bool accept(int32_t token);
+  // Whether accept(token) would succeed, without changing the state.
+  bool allows(int32_t token);
   // Appends raw bytes (tests, forced text). False, state unchanged, when not allowed.
   bool accept_bytes(std::string_view bytes);
   // The text so far is a complete sentence of the grammar (no partial UTF-8 pending).
@@ -139,6 +171,9 @@ class Matcher {
   // An end-of-generation token was accepted.
   bool finished() const { return finished_; }
   void reset();
+
+  // Trie nodes the last fill_mask() stepped into (a machine-independent measure of its work).
+  int64_t last_nodes_visited() const { return visited_; }
 
   const Grammar& grammar() const { return *grammar_; }
   const Vocab& vocab() const { return *vocab_; }
@@ -150,7 +185,9 @@ class Matcher {
   int32_t state_ = 0;
   int32_t initial_ = 0;
   bool finished_ = false;
-  std::vector<int32_t> depth_state_;  // [max_depth + 1], scratch for fill_mask
+  int64_t visited_ = 0;
+  struct Level;  // per trie depth during fill_mask
+  std::vector<Level> levels_;  // [max_depth + 1]
 };
 
 }  // namespace nuri::grammar

@@ -11,6 +11,65 @@ namespace nuri::grammar {
 
 namespace {
 constexpr size_t kMaxStoreWords = size_t{16} << 20;  // ~64 MB of interned states, then start over
+
+// Valid UTF-8 from the first byte (a truncated last sequence allowed); counts code points.
+bool utf8_prefix_ok(const unsigned char* p, size_t n, int* cps) {
+  int count = 0;
+  for (size_t i = 0; i < n;) {
+    const unsigned char c = p[i];
+    const int len = c < 0x80 ? 1 : (c >= 0xC2 && c <= 0xDF) ? 2 : (c >= 0xE0 && c <= 0xEF) ? 3 : (c >= 0xF0 && c <= 0xF4) ? 4 : 0;
+    if (len == 0) return false;
+    for (int k = 1; k < len && i + k < n; ++k)
+      if ((p[i + k] & 0xC0) != 0x80) return false;
+    // Overlong / surrogate / out-of-range second bytes.
+    if (i + 1 < n && len > 2) {
+      const unsigned char d = p[i + 1];
+      if ((c == 0xE0 && d < 0xA0) || (c == 0xED && d > 0x9F) || (c == 0xF0 && d < 0x90) || (c == 0xF4 && d > 0x8F)) return false;
+    }
+    ++count;
+    i += len;
+  }
+  *cps = count;
+  return true;
+}
+}  // namespace
+
+const uint32_t* Vocab::class_mask(const uint64_t ascii[2], bool nonascii, int r) const {
+  std::lock_guard<std::mutex> lock(class_mu_);
+  ClassMasks* cm = nullptr;
+  for (auto& c : class_masks_)
+    if (c->ascii[0] == ascii[0] && c->ascii[1] == ascii[1] && c->nonascii == nonascii) cm = c.get();
+  if (!cm) {
+    auto c = std::make_unique<ClassMasks>();
+    c->ascii[0] = ascii[0];
+    c->ascii[1] = ascii[1];
+    c->nonascii = nonascii;
+    const size_t nw = mask_words(n_vocab_);
+    std::vector<std::pair<int32_t, int>> members;
+    int rmax = 0;
+    for (int32_t t = 0; t < n_vocab_; ++t) {
+      const std::string& p = pieces_[t];
+      if (p.empty() || is_eog_[t]) continue;
+      bool in = true;
+      for (unsigned char b : p) {
+        if (b < 0x80 ? !((ascii[b >> 6] >> (b & 63)) & 1) : !nonascii) {
+          in = false;
+          break;
+        }
+      }
+      int cps = 0;
+      if (!in || !utf8_prefix_ok(reinterpret_cast<const unsigned char*>(p.data()), p.size(), &cps)) continue;
+      members.push_back({t, cps});
+      rmax = std::max(rmax, cps);
+    }
+    c->le.assign(rmax + 1, std::vector<uint32_t>(nw, 0));
+    for (auto [t, cps] : members) c->le[cps][t >> 5] |= 1u << (t & 31);
+    for (int k = 1; k <= rmax; ++k)
+      for (size_t w = 0; w < nw; ++w) c->le[k][w] |= c->le[k - 1][w];
+    cm = c.get();
+    class_masks_.push_back(std::move(c));
+  }
+  return cm->le[std::min<int>(r, static_cast<int>(cm->le.size()) - 1)].data();
 }
 
 std::shared_ptr<const Vocab> Vocab::build(const std::vector<std::string>& pieces, std::vector<int32_t> eog) {
@@ -50,6 +109,23 @@ std::shared_ptr<const Vocab> Vocab::build(const std::vector<std::string>& pieces
       path.push_back(static_cast<uint32_t>(nodes.size()));
       nodes.push_back(n);
     }
+    // Summaries of the suffix from each node on the path to the end of this piece.
+    if (v->tree_.size() < nodes.size()) v->tree_.resize(nodes.size() * 2);
+    for (size_t d = 0; d < p.size(); ++d) {
+      Tree& tr = v->tree_[path[d + 1]];
+      int cps = 0;
+      const auto* u = reinterpret_cast<const unsigned char*>(p.data());
+      if (!utf8_prefix_ok(u + d, p.size() - d, &cps)) {
+        tr.utf8_ok = false;
+        cps = 0;
+        for (size_t k = d; k < p.size(); ++k) cps += (u[k] & 0xC0) != 0x80;
+      }
+      tr.max_cp = static_cast<uint16_t>(std::min(std::max<int>(tr.max_cp, cps), 65535));
+      for (size_t k = d; k < p.size(); ++k) {
+        if (u[k] < 0x80) tr.ascii[u[k] >> 6] |= 1ull << (u[k] & 63);
+        else tr.nonascii = true;
+      }
+    }
     Node& last = nodes[path.back()];
     if (last.tok_end != v->node_tokens_.size()) last.tok_begin = static_cast<uint32_t>(v->node_tokens_.size());
     v->node_tokens_.push_back(id);
@@ -61,6 +137,7 @@ std::shared_ptr<const Vocab> Vocab::build(const std::vector<std::string>& pieces
     nodes[path.back()].end = static_cast<uint32_t>(nodes.size());
     path.pop_back();
   }
+  v->tree_.resize(nodes.size());
   return v;
 }
 
@@ -75,10 +152,17 @@ std::shared_ptr<const Vocab> Vocab::from_tokenizer(const tokenizer::Tokenizer& t
   return build(pieces, std::move(eog));
 }
 
+struct Matcher::Level {
+  int32_t state = 0;
+  int32_t cps = -1;   // code points since the run started here or above; -1: not in a run
+  bool root = false;  // the run started at the root (its tokens are in the class bitmask)
+  StateStore::RunInfo run;
+};
+
 Matcher::Matcher(std::shared_ptr<const Grammar> grammar, std::shared_ptr<const Vocab> vocab)
     : grammar_(std::move(grammar)), vocab_(std::move(vocab)), store_(std::make_unique<StateStore>(*grammar_)) {
   initial_ = state_ = store_->initial();
-  depth_state_.assign(static_cast<size_t>(vocab_->max_depth()) + 1, 0);
+  levels_.assign(static_cast<size_t>(vocab_->max_depth()) + 1, Level{});
 }
 Matcher::~Matcher() = default;
 Matcher::Matcher(Matcher&&) noexcept = default;
@@ -103,6 +187,19 @@ bool Matcher::accept_bytes(std::string_view bytes) {
   return true;
 }
 
+bool Matcher::allows(int32_t token) {
+  if (token < 0 || token >= vocab_->n_vocab() || finished_) return false;
+  if (vocab_->is_eog(token)) return is_complete();
+  const std::string& p = vocab_->piece(token);
+  if (p.empty()) return false;
+  int32_t s = state_;
+  for (char c : p) {
+    s = store_->next(s, static_cast<uint8_t>(c));
+    if (s < 0) return false;
+  }
+  return true;
+}
+
 bool Matcher::accept(int32_t token) {
   if (token < 0 || token >= vocab_->n_vocab() || finished_) return false;
   if (vocab_->is_eog(token)) {
@@ -117,36 +214,105 @@ bool Matcher::accept(int32_t token) {
 
 int32_t Matcher::fill_mask(uint32_t* mask) {
   const size_t nw = mask_words(vocab_->n_vocab());
-  std::memset(mask, 0, nw * sizeof(uint32_t));
-  if (finished_) return 0;
+  if (finished_) {
+    std::memset(mask, 0, nw * sizeof(uint32_t));
+    return 0;
+  }
   if (store_->words() > kMaxStoreWords) state_ = store_->compact(state_, &initial_);
-  const auto& nodes = vocab_->nodes();
-  const int32_t* toks = vocab_->node_tokens().data();
-  int32_t count = 0;
-  int32_t* ds = depth_state_.data();
-  ds[0] = state_;
   StateStore& st = *store_;
+  const auto& nodes = vocab_->nodes();
+  const auto& tree = vocab_->tree();
+  const int32_t* toks = vocab_->node_tokens().data();
+  Level* lv = levels_.data();
+  lv[0].state = state_;
+  lv[0].cps = -1;
+  // Inside a run (e.g. a JSON string body) the tokens made only of the run's characters come
+  // from a per-class bitmask; the walk below only visits subtrees that leave the run.
+  const StateStore::RunInfo& root_run = st.run_info(state_);
+  if (root_run.status == 1) {
+    std::memcpy(mask, vocab_->class_mask(root_run.ascii, root_run.nonascii, root_run.budget), nw * sizeof(uint32_t));
+    lv[0].cps = 0;
+    lv[0].run = root_run;
+    lv[0].root = true;
+  } else {
+    std::memset(mask, 0, nw * sizeof(uint32_t));
+  }
   const uint32_t n = static_cast<uint32_t>(nodes.size());
+  int64_t visited = 0;
   for (uint32_t i = 1; i < n;) {
     const Vocab::Node& nd = nodes[i];
-    const int32_t s = st.next(ds[nd.depth - 1], nd.byte);
+    const Level& P = lv[nd.depth - 1];
+    const uint8_t b = nd.byte;
+    if (P.cps >= 0) {
+      const Vocab::Tree& tr = tree[i];
+      const StateStore::RunInfo& R = P.run;
+      bool skip;
+      if (P.root) {
+        // The class bitmask already holds this subtree's tokens that are only C within the
+        // budget; longer ones and invalid UTF-8 are rejected by every state of the run, and so
+        // is any token with a byte outside C that no stack takes. Only bytes that can leave the
+        // run need a walk.
+        skip = !(tr.ascii[0] & ~R.ascii[0] & R.exit_ascii[0]) && !(tr.ascii[1] & ~R.ascii[1] & R.exit_ascii[1]) &&
+               (!tr.nonascii || R.nonascii || !R.exit_nonascii);
+      } else {
+        skip = tr.utf8_ok && !(tr.ascii[0] & ~R.ascii[0]) && !(tr.ascii[1] & ~R.ascii[1]) && (!tr.nonascii || R.nonascii) &&
+               P.cps + tr.max_cp <= R.budget;
+        // Every token below is the run's characters within its budget: all allowed.
+        if (skip)
+          for (uint32_t k = nd.tok_begin, e = vocab_->subtree_tok_end(i); k < e; ++k) mask[toks[k] >> 5] |= 1u << (toks[k] & 31);
+      }
+      if (skip) {
+        i = nd.end;
+        continue;
+      }
+    } else if (!st.may_take(P.state, b)) {
+      i = nd.end;
+      continue;
+    }
+    int32_t s;
+    bool in_c = false;
+    if (P.cps >= 0) {
+      in_c = b < 0x80 ? ((P.run.ascii[b >> 6] >> (b & 63)) & 1) : P.run.nonascii;
+      if (in_c && (b & 0xC0) != 0x80 && b < 0x80 && P.cps < P.run.budget) {
+        s = st.run_info(P.state).succ;  // P.state is the run's state after P.cps characters
+      } else if (!in_c && (b < 0x80 ? !((P.run.exit_ascii[b >> 6] >> (b & 63)) & 1) : !P.run.exit_nonascii)) {
+        s = -1;  // no stack of any state of this run takes b
+      } else {
+        s = st.next(P.state, b);
+      }
+    } else {
+      s = st.next(P.state, b);
+    }
+    ++visited;
     if (s < 0) {
       i = nd.end;
       continue;
     }
-    ds[nd.depth] = s;
-    for (uint32_t k = nd.tok_begin; k < nd.tok_end; ++k) {
-      const int32_t t = toks[k];
-      mask[t >> 5] |= 1u << (t & 31);
-      ++count;
+    Level& L = lv[nd.depth];
+    L.state = s;
+    if (P.cps >= 0 && in_c) {
+      L.cps = P.cps + ((b & 0xC0) != 0x80);
+      L.run = P.run;
+      L.root = P.root;
+    } else {
+      L.cps = -1;
+      if (vocab_->subtree_tok_end(i) - nd.tok_begin >= 16) {
+        const StateStore::RunInfo& r = st.run_info(s);
+        if (r.status == 1) {
+          L.cps = 0;
+          L.run = r;
+          L.root = false;
+        }
+      }
     }
+    for (uint32_t k = nd.tok_begin; k < nd.tok_end; ++k) mask[toks[k] >> 5] |= 1u << (toks[k] & 31);
     ++i;
   }
+  visited_ = visited;
   if (is_complete())
-    for (int32_t t : vocab_->eog()) {
-      mask[t >> 5] |= 1u << (t & 31);
-      ++count;
-    }
+    for (int32_t t : vocab_->eog()) mask[t >> 5] |= 1u << (t & 31);
+  int32_t count = 0;
+  for (size_t w = 0; w < nw; ++w) count += __builtin_popcount(mask[w]);
   return count;
 }
 

@@ -12,10 +12,157 @@ constexpr size_t kMaxStacks = 4096;   // per state (pathologically ambiguous gra
 constexpr int kMaxDepth = 20000;      // expansion recursion
 }  // namespace
 
-StateStore::StateStore(const Grammar& g) : g_(&g) { reset_tables(); }
+StateStore::StateStore(const Grammar& g) : g_(&g) {
+  alt_rule_.assign(g.elems().size(), -1);
+  for (size_t r = 0; r < g.rules().size(); ++r)
+    for (uint32_t a : g.rules()[r].alts) alt_rule_[a] = static_cast<int32_t>(r);
+  reset_tables();
+}
+
+const StateStore::RunInfo& StateStore::run_info(int32_t s) {
+  if (run_.size() <= static_cast<size_t>(s)) run_.resize(off_.size());
+  if (run_[s].status < 0) {
+    RunInfo ri;
+    compute_run(s, &ri);
+    run_[s] = ri;
+  }
+  return run_[s];
+}
+
+void StateStore::compute_run(int32_t s, RunInfo* ri) {
+  ri->status = 0;
+  const auto& E = g_->elems();
+  const std::vector<uint32_t> st(data_.begin() + off_[s], data_.begin() + off_[s] + len_[s]);
+  if (st[1] != 0) return;
+  // Find the repetition: stacks whose top is a one-character alternative of rule X directly
+  // under a kRep of X, all with the same frames below.
+  std::vector<Frame> prefix;
+  bool have = false;
+  uint32_t rep_rule = 0;
+  std::vector<size_t> others;  // offsets of the other stacks
+  size_t p = 3;
+  for (uint32_t k = 0; k < st[2]; ++k) {
+    const uint32_t nf = st[p];
+    bool single = false;
+    if (nf >= 2) {
+      const uint32_t top = st[p + 1 + 2 * (nf - 1)], below = st[p + 1 + 2 * (nf - 2)];
+      const int32_t r = alt_rule_[top];
+      if (r >= 0 && E[top].op == Op::kChar && E[top + 1].op == Op::kEnd && E[below].op == Op::kRep &&
+          E[below].rule == static_cast<uint32_t>(r)) {
+        std::vector<Frame> pre;
+        for (uint32_t j = 0; j + 1 < nf; ++j) pre.push_back({st[p + 1 + 2 * j], st[p + 2 + 2 * j]});
+        if (!have) {
+          prefix = pre;
+          rep_rule = static_cast<uint32_t>(r);
+          have = true;
+          single = true;
+        } else if (pre == prefix) {
+          single = true;
+        }
+      }
+    }
+    if (!single) others.push_back(p);
+    p += 1 + 2 * nf;
+  }
+  if (!have) return;
+  const Frame rep = prefix.back();
+  const Elem& re = E[rep.pos];
+  // The state must be exactly the expansion of the repetition frame.
+  emit_buf_.clear();
+  emit_off_.clear();
+  seen_.clear();
+  n_emitted_ = 0;
+  cur_ = prefix;
+  expand(0);
+  canonical(0, 0);
+  if (flat_ != st) return;
+  // C: the one-character alternatives of X, minus anything another stack of this state, or of
+  // the state after leaving the repetition, could take.
+  uint64_t asc[2] = {0, 0};
+  std::vector<std::pair<uint32_t, uint32_t>> non;  // non-ASCII ranges of C
+  for (uint32_t a : g_->rules()[rep_rule].alts) {
+    if (E[a].op != Op::kChar || E[a + 1].op != Op::kEnd) continue;
+    asc[0] |= E[a].ascii[0];
+    asc[1] |= E[a].ascii[1];
+  }
+  bool nonascii_all = false;
+  {
+    // Does the union of the single-char classes cover U+0080..U+10FFFF?
+    std::vector<std::pair<uint32_t, uint32_t>> rs;
+    for (uint32_t a : g_->rules()[rep_rule].alts) {
+      if (E[a].op != Op::kChar || E[a + 1].op != Op::kEnd) continue;
+      const uint32_t* r = g_->ranges().data() + 2 * E[a].range_begin;
+      for (uint32_t k = 0; k < E[a].range_count; ++k) rs.push_back({r[2 * k], r[2 * k + 1]});
+    }
+    std::sort(rs.begin(), rs.end());
+    uint32_t reach = 0x80;
+    for (auto [lo, hi] : rs) {
+      if (hi < reach) continue;
+      if (lo > reach) break;
+      reach = hi + 1;
+    }
+    nonascii_all = reach > 0x10FFFF;
+  }
+  uint64_t ex[2] = {0, 0};
+  bool ex_non = false;
+  auto remove_top = [&](uint32_t top_pos) {
+    const Elem& e = E[top_pos];
+    if (e.op != Op::kChar) return;
+    asc[0] &= ~e.ascii[0];
+    asc[1] &= ~e.ascii[1];
+    ex[0] |= e.ascii[0];
+    ex[1] |= e.ascii[1];
+    if (g_->char_intersects(e, 0x80, 0x10FFFF)) nonascii_all = false, ex_non = true;
+  };
+  for (size_t o : others) {
+    const uint32_t nf = st[o];
+    if (nf > 0) remove_top(st[o + 1 + 2 * (nf - 1)]);
+  }
+  // Exit path tops.
+  emit_buf_.clear();
+  emit_off_.clear();
+  seen_.clear();
+  n_emitted_ = 0;
+  cur_ = prefix;
+  cur_.back() = {rep.pos + 1, 0};
+  expand(0);
+  for (uint32_t o : emit_off_) {
+    const uint32_t nf = emit_buf_[o];
+    if (nf > 0) remove_top(emit_buf_[o + 1 + 2 * (nf - 1)]);
+  }
+  if (!asc[0] && !asc[1] && !nonascii_all) return;
+  const int32_t budget = re.max < 0 ? kUnbounded : re.max - static_cast<int32_t>(rep.count);
+  if (budget <= 0) return;
+  // Single-char alternatives' characters that left C (shared with another stack) still live.
+  for (uint32_t a : g_->rules()[rep_rule].alts) {
+    if (E[a].op != Op::kChar || E[a + 1].op != Op::kEnd) continue;
+    ex[0] |= E[a].ascii[0] & ~asc[0];
+    ex[1] |= E[a].ascii[1] & ~asc[1];
+    if (!nonascii_all && g_->char_intersects(E[a], 0x80, 0x10FFFF)) ex_non = true;
+  }
+  emit_buf_.clear();
+  emit_off_.clear();
+  seen_.clear();
+  n_emitted_ = 0;
+  cur_ = prefix;
+  cur_.back().count = re.max < 0 ? std::min<uint32_t>(rep.count + 1, static_cast<uint32_t>(re.min)) : rep.count + 1;
+  expand(0);
+  const int32_t succ = finish(0, 0);
+  if (succ < 0) return;
+  ri->succ = succ;
+  ri->exit_ascii[0] = ex[0];
+  ri->exit_ascii[1] = ex[1];
+  ri->exit_nonascii = ex_non;
+  ri->status = 1;
+  ri->ascii[0] = asc[0];
+  ri->ascii[1] = asc[1];
+  ri->nonascii = nonascii_all;
+  ri->budget = budget;
+}
 
 void StateStore::reset_tables() {
   data_.clear();
+  first_.clear();
   off_.clear();
   len_.clear();
   flags_.clear();
@@ -114,6 +261,11 @@ int32_t StateStore::initial() {
 
 int32_t StateStore::finish(uint32_t partial, uint32_t rem) {
   if (emit_off_.empty()) return -1;
+  canonical(partial, rem);
+  return intern(flat_);
+}
+
+void StateStore::canonical(uint32_t partial, uint32_t rem) {
   const uint32_t* b = emit_buf_.data();
   auto less = [b](uint32_t x, uint32_t y) {
     const uint32_t nx = b[x] * 2 + 1, ny = b[y] * 2 + 1;
@@ -137,7 +289,6 @@ int32_t StateStore::finish(uint32_t partial, uint32_t rem) {
     ++n;
   }
   flat_[2] = n;
-  return intern(flat_);
 }
 
 int32_t StateStore::intern(const std::vector<uint32_t>& flat) {
@@ -156,18 +307,28 @@ int32_t StateStore::intern(const std::vector<uint32_t>& flat) {
   data_.insert(data_.end(), flat.begin(), flat.end());
   shash_.push_back(h);
   uint8_t fl = 0;
+  uint64_t first[2] = {0, 0};
   if (flat[1] == 0) {
     // Walk the stacks: an empty one means complete; a non-empty one can take more bytes.
     size_t p = 3;
     for (uint32_t k = 0; k < flat[2]; ++k) {
       const uint32_t nf = flat[p];
-      if (nf == 0) fl |= kComplete;
-      else fl |= kHasChars;
+      if (nf == 0) {
+        fl |= kComplete;
+      } else {
+        fl |= kHasChars;
+        const Elem& e = g_->elems()[flat[p + 1 + 2 * (nf - 1)]];
+        first[0] |= e.ascii[0];
+        first[1] |= e.ascii[1];
+        if (g_->char_intersects(e, 0x80, 0x10FFFF)) fl |= kNonAscii;
+      }
       p += 1 + 2 * nf;
     }
   } else {
-    fl |= kHasChars;
+    fl |= kHasChars | kNonAscii;  // inside a code point: only continuation bytes
   }
+  first_.push_back(first[0]);
+  first_.push_back(first[1]);
   flags_.push_back(fl);
   stable_[i] = id;
   if (off_.size() * 2 > stable_.size()) {
@@ -283,6 +444,7 @@ int32_t StateStore::compact(int32_t keep, int32_t* also) {
   std::vector<uint32_t> a(data_.begin() + off_[keep], data_.begin() + off_[keep] + len_[keep]);
   std::vector<uint32_t> b(data_.begin() + off_[*also], data_.begin() + off_[*also] + len_[*also]);
   reset_tables();
+  run_.clear();
   int32_t na = intern(a);
   *also = intern(b);
   return na;

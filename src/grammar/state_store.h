@@ -38,14 +38,37 @@ class StateStore {
       h = (h + 1) & tmask_;
     }
   }
+  // Whether byte b can possibly follow state s (false: next() is -1); exact for ASCII.
+  bool may_take(int32_t s, uint8_t b) const {
+    return b < 0x80 ? (first_[2 * s + (b >> 6)] >> (b & 63)) & 1 : (flags_[s] & kNonAscii) != 0;
+  }
   bool complete(int32_t s) const { return flags_[s] & kComplete; }
   bool can_continue(int32_t s) const { return flags_[s] & kHasChars; }
   size_t words() const { return data_.size(); }
+
+  // A "run" state: the expansion of one repetition of a rule whose single-character alternatives
+  // cover a class C; every code point of C (minus what other stacks could take) leads to the same
+  // state with the count one higher, `budget` more times (kUnbounded: always). Then a token made
+  // only of C with at most `budget` code points is accepted from this state.
+  static constexpr int32_t kUnbounded = 1 << 30;
+  struct RunInfo {
+    int8_t status = -1;  // -1 not computed, 0 not a run, 1 a run
+    bool nonascii = false;  // C contains every code point >= U+0080
+    uint64_t ascii[2] = {0, 0};
+    int32_t budget = 0;
+    int32_t succ = -1;  // the state after one code point of C
+    // Bytes outside C that some stack may still take (anything else is dead from every state
+    // of the run).
+    uint64_t exit_ascii[2] = {0, 0};
+    bool exit_nonascii = false;
+  };
+  const RunInfo& run_info(int32_t s);
   // Drops every state except `keep` (returned with its new id) when the store grew too big.
   int32_t compact(int32_t keep, int32_t* also);
 
  private:
-  static constexpr uint8_t kComplete = 1, kHasChars = 2;
+  static constexpr uint8_t kComplete = 1, kHasChars = 2, kNonAscii = 4;
+  std::vector<uint64_t> first_;  // [2 * state]: ASCII bytes some stack's top accepts
   static uint64_t mix(uint64_t x) {
     x ^= x >> 33;
     x *= 0xff51afd7ed558ccdull;
@@ -60,6 +83,10 @@ class StateStore {
   void push_alts(uint32_t rule, int depth);
   void emit();
   int32_t finish(uint32_t partial, uint32_t rem);  // canonicalise emitted stacks -> id (-1 if none)
+  void canonical(uint32_t partial, uint32_t rem);  // emitted stacks -> flat_
+  void compute_run(int32_t s, RunInfo* ri);
+  std::vector<RunInfo> run_;
+  std::vector<int32_t> alt_rule_;  // element index -> rule whose alternative starts there, or -1
   int32_t intern(const std::vector<uint32_t>& flat);
   void reset_tables();
 

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include "grammar/grammar.h"
+#include "grammar/json_schema.h"
+#include "test_util.h"
+#include "tokenizer/tokenizer.h"
 
 namespace {
 
@@ -157,6 +160,62 @@ TEST(Matcher, JsonAnyGrammar) {
     EXPECT_TRUE(matches(g, s)) << s;
   for (const char* s : {"{", "[1,]", "{\"a\" 1}", "01", "\"\x01\"", "tru", "{\"a\":1,}", "1.", "\"\\x\""})
     EXPECT_FALSE(matches(g, s)) << s;
+}
+
+}  // namespace
+
+namespace {
+
+// On real vocabularies, the trie mask (with its run shortcuts and class bitmasks) equals asking
+// every token one by one, along outputs that go through bounded and unbounded strings, escapes,
+// numbers and non-ASCII text.
+TEST(Matcher, MaskEqualsPerTokenCheckOnRealVocab) {
+  NURI_REQUIRE_SHARED();
+  for (const char* vf : {"ggml-vocab-gpt-2.gguf", "ggml-vocab-qwen2.gguf"}) {
+    auto tok = nuri::tokenizer::Tokenizer::from_file(nuri::test::shared_dir() + "/vocab/" + vf);
+    ASSERT_TRUE(tok.ok()) << tok.error();
+    auto vocab = Vocab::from_tokenizer(*tok);
+    struct Case {
+      std::string schema, output;
+    };
+    const Case cases[] = {
+        {R"({"type":"object","properties":{"name":{"type":"string","maxLength":12},"n":{"type":"integer"},
+            "tags":{"type":"array","items":{"type":"string","minLength":2,"maxLength":5},"maxItems":3}},
+            "required":["name","n","tags"]})",
+         R"({"name": "Zoë \"Q\" 中文", "n": -42, "tags": ["ab", "日本語だ", "x\\ny"]})"},
+        {"", R"({"k": ["free text with \u00e9scapes \t and more", 1.5e-3, {"z": null}], "b": true})"},
+    };
+    for (const auto& c : cases) {
+      std::string gbnf = nuri::grammar::json_any_gbnf();
+      if (!c.schema.empty()) {
+        auto r = nuri::grammar::json_schema_to_gbnf(c.schema);
+        ASSERT_TRUE(r.ok()) << r.error();
+        gbnf = *r;
+      }
+      auto g = Grammar::parse(gbnf);
+      ASSERT_TRUE(g.ok()) << g.error();
+      Matcher m(*g, vocab);
+      Matcher ref(*g, vocab);
+      std::vector<uint32_t> mask(nuri::grammar::mask_words(vocab->n_vocab()));
+      std::vector<int32_t> ids = tok->encode(c.output, false, false);
+      ASSERT_FALSE(ids.empty());
+      for (size_t step = 0; step <= ids.size(); ++step) {
+        const int32_t n = m.fill_mask(mask.data());
+        int32_t expect_n = 0, mismatches = 0;
+        for (int32_t t = 0; t < vocab->n_vocab(); ++t) {
+          const bool want = ref.allows(t);
+          expect_n += want;
+          if (want != (((mask[t >> 5] >> (t & 31)) & 1) != 0) && ++mismatches <= 3)
+            ADD_FAILURE() << vf << " step " << step << " token " << t << " '" << vocab->piece(t) << "' expected " << want;
+        }
+        EXPECT_EQ(n, expect_n) << vf << " step " << step;
+        if (step == ids.size()) break;
+        ASSERT_TRUE(m.accept(ids[step])) << vf << " step " << step << " '" << vocab->piece(ids[step]) << "'";
+        ASSERT_TRUE(ref.accept(ids[step]));
+      }
+      EXPECT_TRUE(m.is_complete()) << c.output;
+    }
+  }
 }
 
 }  // namespace
