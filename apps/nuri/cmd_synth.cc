@@ -1,4 +1,4 @@
-// nuri synth — write seeded synthetic chat samples (kinds a/b/c) as JSON Lines.
+// nuri synth — write seeded synthetic chat samples (kinds a/b/c) or agent tasks (kind d) as JSON Lines.
 // Each line: {"kind","difficulty","task","user","assistant","answer","text"} where "text" is the
 // ChatML rendering used for training. Kind (a) samples are re-checked before they are written
 // (every "x op y = z" line recomputed); rejects are counted and reported on stderr.
@@ -11,6 +11,7 @@
 
 #include "command.h"
 #include "eval/synth/synth.h"
+#include "eval/synth/synth_agent.h"
 
 namespace {
 
@@ -22,14 +23,13 @@ int run_synth(int argc, char** argv) {
   std::string kind_s = "all", out_path = "-";
   app.add_option("--seed", seed, "generator seed (held-out sets must use a seed never used in training)");
   app.add_option("--n", n, "number of samples")->check(CLI::NonNegativeNumber);
-  app.add_option("--kind", kind_s, "a | b | c | all")->check(CLI::IsMember({"a", "b", "c", "all"}));
+  app.add_option("--kind", kind_s, "a | b | c | all | d (agent tasks: files, checker, reference trajectory)")->check(CLI::IsMember({"a", "b", "c", "d", "all"}));
   app.add_option("-o,--output", out_path, "output .jsonl file ('-' = stdout)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
-  auto kind = sy::parse_kind(kind_s);
   std::ofstream file;
   std::ostream* out = &std::cout;
   if (out_path != "-") {
@@ -40,6 +40,17 @@ int run_synth(int argc, char** argv) {
     }
     out = &file;
   }
+  if (kind_s == "d") {  // agent tasks: not chat samples, one task object per line
+    int fixes = 0;
+    for (const auto& t : sy::generate_agent_tasks(seed, n)) {
+      fixes += t.needs_fix;
+      *out << sy::agent_task_json(t).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    }
+    out->flush();
+    std::fprintf(stderr, "nuri synth: kind d: %d tasks, %d with a failing first program\n", n, fixes);
+    return 0;
+  }
+  auto kind = sy::parse_kind(kind_s);
   auto samples = sy::generate(seed, n, *kind);
   std::map<std::string, int> kept, rejected;
   for (const auto& s : samples) {
