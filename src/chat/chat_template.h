@@ -3,7 +3,7 @@
 //   chat_template.jinja) and render it the way Hugging Face's apply_chat_template does: variables
 //   messages, add_generation_prompt, bos_token, eos_token, tools (only when given) and any extra
 //   keys (e.g. enable_thinking). Models without a template get a built-in ChatML template.
-// Non-goals: tokenizing the prompt, parsing tool calls out of model output.
+// Non-goals: tokenizing the prompt; parsing tool calls out of model output (chat/tool_calls.h).
 // Invariants: the output is exactly the rendered text (nothing added or trimmed); errors are
 //   returned as Status with the template's error message, never thrown.
 #pragma once

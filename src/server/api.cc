@@ -1,6 +1,8 @@
 // server/api.cc — request parsing and validation (see api.h).
 #include "server/api.h"
 
+#include "chat/tool_calls.h"
+
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -228,6 +230,44 @@ bool parse_prompt(Checker& c, const json* p, ApiRequest* out) {
   return true;
 }
 
+// tools (checked with chat::validate_tools), tool_choice and parallel_tool_calls.
+bool parse_tools(Checker& c, ApiRequest* out) {
+  if (out->tools) {
+    if (Status st = chat::validate_tools(*out->tools); !st) return c.fail("tools", "invalid 'tools': " + st.message());
+  }
+  if (const json* tc = c.get("tool_choice")) {
+    if (tc->is_string()) {
+      const std::string v = tc->get<std::string>();
+      if (v != "auto" && v != "none" && v != "required")
+        return c.fail("tool_choice", "'tool_choice' must be \"auto\", \"none\", \"required\" or "
+                                     "{\"type\": \"function\", \"function\": {\"name\": ...}}");
+      out->tool_choice = v;
+    } else if (tc->is_object()) {
+      auto f = tc->find("function");
+      auto type = tc->find("type");
+      if ((type != tc->end() && *type != "function") || f == tc->end() || !f->is_object() || !f->contains("name") ||
+          !(*f)["name"].is_string())
+        return c.fail("tool_choice", "'tool_choice' object must be {\"type\": \"function\", \"function\": {\"name\": ...}}");
+      out->tool_choice = "function";
+      out->tool_choice_name = (*f)["name"].get<std::string>();
+    } else {
+      return c.fail("tool_choice", "'tool_choice' must be a string or an object");
+    }
+    if ((out->tool_choice == "required" || out->tool_choice == "function") && !out->tools)
+      return c.fail("tool_choice", "'tool_choice' \"" + out->tool_choice + "\" needs a non-empty 'tools' array");
+    if (out->tool_choice == "function") {
+      bool found = false;
+      for (const auto& t : *out->tools) found = found || t["function"]["name"] == out->tool_choice_name;
+      if (!found) return c.fail("tool_choice", "'tool_choice' names function '" + out->tool_choice_name + "', which is not in 'tools'");
+    }
+  }
+  if (const json* p = c.get("parallel_tool_calls")) {
+    if (!p->is_boolean()) return c.fail("parallel_tool_calls", "'parallel_tool_calls' must be a boolean");
+    out->parallel_tool_calls = p->get<bool>();
+  }
+  return true;
+}
+
 }  // namespace
 
 bool parse_request(Endpoint ep, std::string_view body, ApiRequest* out, ApiError* err) {
@@ -257,6 +297,7 @@ bool parse_request(Endpoint ep, std::string_view body, ApiRequest* out, ApiError
         if (!t->is_array()) return c.fail("tools", "'tools' must be an array");
         if (!t->empty()) out->tools = *t;
       }
+      if (!parse_tools(c, out)) return false;
     } else {
       if (!parse_prompt(c, c.get("prompt"), out)) return false;
       c.boolean("echo", &out->echo);

@@ -2,7 +2,8 @@
 // Purpose: turn the body of POST /v1/chat/completions or /v1/completions into a checked
 //   ApiRequest, or an ApiError that becomes `{"error": {"message", "type", "param", "code"}}`
 //   with an HTTP status. Pure functions: no engine, no sockets (unit-testable and fuzzable).
-// Non-goals: tools/function calling output parsing, images/audio parts, `best_of`, `suffix`.
+// Non-goals: images/audio parts, `best_of`, `suffix`. (tools and tool_choice are checked here;
+//   parsing calls out of the output is chat/tool_calls.h, applied by response.cc.)
 // Invariants: never throws; any byte string gives either a request whose every field is in
 //   range or an error with status 400; unknown fields are ignored, known fields of the wrong
 //   type or out of range are refused naming the field (`param`).
@@ -38,6 +39,11 @@ struct ApiRequest {
   // Chat: messages with every `content` flattened to a string (text parts joined).
   nlohmann::ordered_json messages = nlohmann::ordered_json::array();
   std::optional<nlohmann::ordered_json> tools;
+  // tool_choice: "auto" (default), "none" (tools left out of the prompt, output not parsed),
+  // "required" (at least one call), or "function" with tool_choice_name (that tool's call).
+  std::string tool_choice = "auto";
+  std::string tool_choice_name;
+  bool parallel_tool_calls = true;
   // Completion: the prompt as text, or as token ids.
   std::string prompt;
   std::vector<int32_t> prompt_tokens;

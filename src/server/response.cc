@@ -151,7 +151,16 @@ std::string Generation::final_body() const {
     const Choice& c = choices_[i];
     json ch = json::object();
     ch["index"] = i;
-    if (req_.endpoint == Endpoint::kChat) {
+    std::string finish = finish_name(c.finish);
+    if (req_.endpoint == Endpoint::kChat && parse_tools_) {
+      chat::ParsedOutput p = chat::parse_tool_calls(syntax_, c.text, tools_);
+      json msg = {{"role", "assistant"}};
+      const json fields = chat::to_openai_fields(p, id_ + "_" + std::to_string(i));
+      for (const auto& [k, v] : fields.items()) msg[k] = v;
+      ch["message"] = std::move(msg);
+      ch["logprobs"] = req_.top_logprobs >= 0 ? json{{"content", c.lp_content}} : json(nullptr);
+      if (!p.tool_calls.empty() && c.finish != FinishReason::kError) finish = "tool_calls";
+    } else if (req_.endpoint == Endpoint::kChat) {
       ch["message"] = {{"role", "assistant"}, {"content", c.text}};
       ch["logprobs"] = req_.top_logprobs >= 0 ? json{{"content", c.lp_content}} : json(nullptr);
     } else {
@@ -162,7 +171,7 @@ std::string Generation::final_body() const {
                                                      {"text_offset", c.lp_offsets}}
                                               : json(nullptr);
     }
-    ch["finish_reason"] = finish_name(c.finish);
+    ch["finish_reason"] = finish;
     choices.push_back(std::move(ch));
   }
   j["choices"] = std::move(choices);
@@ -174,6 +183,7 @@ std::string Generation::on_event_sse(const Event& ev) {
   if (ev.choice < 0 || ev.choice >= static_cast<int32_t>(choices_.size())) return "";
   Choice& c = choices_[ev.choice];
   const bool chat = req_.endpoint == Endpoint::kChat;
+  if (chat && parse_tools_) return tool_sse(ev, c);
   std::string out;
   auto emit = [&](const std::string& text, json logprobs, json finish) {
     json j = chunk_base();
@@ -235,6 +245,75 @@ std::string Generation::on_event_sse(const Event& ev) {
   j["choices"] = json::array({std::move(ch)});
   if (req_.include_usage) j["usage"] = nullptr;
   out += sse(j);
+  return out;
+}
+
+void Generation::set_tool_parsing(chat::ToolCallSyntax syntax, json tools) {
+  parse_tools_ = syntax.kind != chat::ToolCallKind::kNone;
+  syntax_ = std::move(syntax);
+  tools_ = std::move(tools);
+}
+
+// Streaming with tool parsing: content up to the first (possible) call marker goes out as it
+// comes; the rest waits for the end, then reasoning, remaining content and the calls follow
+// (each call: one delta with id, type and name, then one with its arguments).
+std::string Generation::tool_sse(const Event& ev, Choice& c) {
+  std::string out;
+  auto chunk = [&](json delta, json finish) {
+    json j = chunk_base();
+    json ch = json::object();
+    ch["index"] = ev.choice;
+    if (!c.started) delta["role"] = "assistant";
+    c.started = true;
+    ch["delta"] = std::move(delta);
+    ch["logprobs"] = nullptr;
+    ch["finish_reason"] = std::move(finish);
+    j["choices"] = json::array({std::move(ch)});
+    if (req_.include_usage) j["usage"] = nullptr;
+    out += sse(j);
+  };
+  c.text += ev.text;
+  if (ev.kind == Event::Kind::kToken) {
+    c.offset += ev.piece.size();
+    const size_t safe = chat::safe_content_prefix(syntax_, c.text);
+    if (safe > c.sent) {
+      chunk(json{{"content", c.text.substr(c.sent, safe - c.sent)}}, nullptr);
+      c.sent = safe;
+    } else if (!c.started) {
+      chunk(json{{"content", ""}}, nullptr);
+    }
+    return out;
+  }
+  c.finish = ev.finish;
+  c.error = ev.error;
+  c.n_gen = ev.n_generated;
+  ++n_done_;
+  if (ev.finish == FinishReason::kError) {
+    ApiError e{500, "generation failed: " + ev.error, "server_error", "", ""};
+    return "data: " + error_body(e) + "\n\n";
+  }
+  chat::ParsedOutput p = chat::parse_tool_calls(syntax_, c.text, tools_);
+  if (!p.reasoning_content.empty()) chunk(json{{"reasoning_content", p.reasoning_content}}, nullptr);
+  // What of the parsed content has not gone out yet (the parser trims; the sent part is raw).
+  std::string sent = c.text.substr(0, c.sent);
+  size_t lead = sent.find_first_not_of(" \t\r\n");
+  std::string sent_trim = lead == std::string::npos ? "" : sent.substr(lead);
+  if (p.content.compare(0, sent_trim.size(), sent_trim) == 0 && p.content.size() > sent_trim.size())
+    chunk(json{{"content", p.content.substr(sent_trim.size())}}, nullptr);
+  json fields = chat::to_openai_fields(p, id_ + "_" + std::to_string(ev.choice));
+  if (fields.contains("tool_calls")) {
+    int idx = 0;
+    for (const auto& call : fields["tool_calls"]) {
+      chunk(json{{"tool_calls", json::array({{{"index", idx}, {"id", call["id"]}, {"type", "function"},
+                                              {"function", {{"name", call["function"]["name"]}, {"arguments", ""}}}}})}},
+            nullptr);
+      chunk(json{{"tool_calls", json::array({{{"index", idx}, {"function", {{"arguments", call["function"]["arguments"]}}}}})}},
+            nullptr);
+      ++idx;
+    }
+  }
+  if (!c.started) chunk(json{{"content", ""}}, nullptr);
+  chunk(json::object(), p.tool_calls.empty() ? json(finish_name(ev.finish)) : json("tool_calls"));
   return out;
 }
 

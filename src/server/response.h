@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "chat/tool_calls.h"
 #include "nuri/engine.h"
 #include "server/api.h"
 
@@ -22,6 +23,11 @@ class Generation {
  public:
   Generation(const ApiRequest& req, const tokenizer::Tokenizer& tok, std::string id, std::string model,
              int32_t n_prompt_tokens, std::string echo_text);
+
+  // Chat with tools: parse each choice's text with this family's parser; the message gets
+  // OpenAI `tool_calls` and finish_reason "tool_calls" when it holds calls. Streaming holds
+  // back text from the first call marker and sends the calls as tool_calls deltas at the end.
+  void set_tool_parsing(chat::ToolCallSyntax syntax, nlohmann::ordered_json tools);
 
   // Streaming: the SSE text to send for this event (may be empty).
   std::string on_event_sse(const engine::Event& ev);
@@ -48,7 +54,12 @@ class Generation {
     nlohmann::ordered_json lp_top = nlohmann::ordered_json::array();
     nlohmann::ordered_json lp_offsets = nlohmann::ordered_json::array();
     size_t offset = 0;  // text_offset of the next token
+    size_t sent = 0;    // tool parsing, streaming: bytes of text already sent as content
   };
+  std::string tool_sse(const engine::Event& ev, Choice& c);
+  bool parse_tools_ = false;
+  chat::ToolCallSyntax syntax_;
+  nlohmann::ordered_json tools_;
   nlohmann::ordered_json chunk_base() const;
   nlohmann::ordered_json usage() const;
   // Logprobs of one token event, in this endpoint's shape (as a one-token piece).

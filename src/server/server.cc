@@ -11,6 +11,7 @@
 #include <random>
 
 #include "base/log.h"
+#include "chat/tool_calls.h"
 #include "server/api.h"
 #include "server/response.h"
 
@@ -22,6 +23,7 @@ using namespace std::chrono_literals;
 struct Server::Impl {
   engine::Engine* engine;
   chat::ChatTemplate tmpl;
+  chat::ToolCallSyntax tool_syntax;  // detected from tmpl's source
   std::mutex tmpl_mu;
   std::string bos, eos;
   ServerOptions opts;
@@ -54,6 +56,7 @@ Server::Server(engine::Engine* engine, chat::ChatTemplate tmpl, std::string bos_
     : impl_(std::make_unique<Impl>()) {
   impl_->engine = engine;
   impl_->tmpl = std::move(tmpl);
+  impl_->tool_syntax = chat::detect_tool_call_syntax(impl_->tmpl);
   impl_->bos = std::move(bos_token);
   impl_->eos = std::move(eos_token);
   impl_->opts = std::move(opts);
@@ -185,7 +188,7 @@ void Server::Impl::handle_generate(Endpoint ep, const httplib::Request& hreq, ht
   if (ep == Endpoint::kChat) {
     chat::ChatInputs in;
     in.messages = r.messages;
-    in.tools = r.tools;
+    in.tools = r.tool_choice == "none" ? std::nullopt : r.tools;
     in.add_generation_prompt = true;
     in.bos_token = bos;
     in.eos_token = eos;
@@ -267,6 +270,7 @@ void Server::Impl::handle_generate(Endpoint ep, const httplib::Request& hreq, ht
   job->handle = sr.handle;
   job->gen = std::make_unique<Generation>(job->req, tok, new_id(ep == Endpoint::kChat ? "chatcmpl" : "cmpl"),
                                           opts.model_id, n_prompt, echo_text);
+  if (ep == Endpoint::kChat && r.tools && r.tool_choice != "none") job->gen->set_tool_parsing(tool_syntax, *r.tools);
 
   if (!r.stream) {
     engine::Event ev;

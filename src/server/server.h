@@ -2,7 +2,8 @@
 // Purpose: POST /v1/chat/completions and /v1/completions (JSON or SSE streaming), GET /v1/models,
 //   GET /health, GET /metrics (Prometheus text). Each HTTP request becomes one engine request;
 //   the engine batches all of them. A client that disconnects mid-stream cancels its request.
-// Non-goals: TLS, multiple models, tool-call parsing, the Responses/Assistants APIs.
+// Non-goals: TLS, multiple models, the Responses/Assistants APIs. With `tools`, replies are parsed
+//   by the template family's tool-call parser (chat/tool_calls.h) into OpenAI tool_calls.
 // Invariants: every error is `{"error": {"message", "type", "param", "code"}}` with a 4xx/5xx
 //   status (400 bad request, 401 bad API key, 404 unknown route, 503 queue full); no request
 //   body can crash or hang the server; the engine never sees HTTP.

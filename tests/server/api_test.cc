@@ -266,3 +266,43 @@ TEST(ServerApi, FuzzNeverCrashes) {
 
 }  // namespace
 }  // namespace nuri::server
+
+namespace nuri::server {
+namespace {
+
+const char* kTool = R"({"type":"function","function":{"name":"get_weather","parameters":{"type":"object",
+    "properties":{"city":{"type":"string"}},"required":["city"]}}})";
+
+TEST(ServerApi, ToolChoice) {
+  ApiRequest r = parse_ok(Endpoint::kChat, std::string("{") + kMsgs + ",\"tools\":[" + kTool + "]}");
+  EXPECT_EQ(r.tool_choice, "auto");
+  r = parse_ok(Endpoint::kChat, std::string("{") + kMsgs + ",\"tools\":[" + kTool + "],\"tool_choice\":\"required\"}");
+  EXPECT_EQ(r.tool_choice, "required");
+  r = parse_ok(Endpoint::kChat, std::string("{") + kMsgs + ",\"tools\":[" + kTool +
+                                    R"(],"tool_choice":{"type":"function","function":{"name":"get_weather"}},
+                                    "parallel_tool_calls":false})");
+  EXPECT_EQ(r.tool_choice, "function");
+  EXPECT_EQ(r.tool_choice_name, "get_weather");
+  EXPECT_FALSE(r.parallel_tool_calls);
+  r = parse_ok(Endpoint::kChat, std::string("{") + kMsgs + ",\"tool_choice\":\"none\"}");
+  EXPECT_EQ(r.tool_choice, "none");
+}
+
+TEST(ServerApi, BadTools) {
+  auto e = parse_err(Endpoint::kChat, std::string("{") + kMsgs + ",\"tool_choice\":\"required\"}");
+  EXPECT_EQ(e.param, "tool_choice");
+  e = parse_err(Endpoint::kChat, std::string("{") + kMsgs + ",\"tools\":[" + kTool + "],\"tool_choice\":\"always\"}");
+  EXPECT_EQ(e.param, "tool_choice");
+  e = parse_err(Endpoint::kChat, std::string("{") + kMsgs + ",\"tools\":[" + kTool +
+                                     R"(],"tool_choice":{"type":"function","function":{"name":"nope"}}})");
+  EXPECT_NE(e.message.find("nope"), std::string::npos) << e.message;
+  e = parse_err(Endpoint::kChat, std::string("{") + kMsgs +
+                                     R"(,"tools":[{"type":"function","function":{"name":"f","parameters":"x"}}]})");
+  EXPECT_EQ(e.param, "tools");
+  EXPECT_NE(e.message.find("tools[0].function.parameters"), std::string::npos) << e.message;
+  e = parse_err(Endpoint::kChat, std::string("{") + kMsgs + R"(,"tools":[{"type":"function"}]})");
+  EXPECT_NE(e.message.find("tools[0].function"), std::string::npos) << e.message;
+}
+
+}  // namespace
+}  // namespace nuri::server

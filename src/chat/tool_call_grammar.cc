@@ -1,0 +1,286 @@
+// chat/tool_call_grammar.cc — GBNF for a family's call syntax with schema-checked arguments.
+// Each tool's parameter schema becomes rules prefixed "tN-" (JSON-bodied families) or one rule
+// set per parameter "tN-pM-" (XML families: string parameters are free text without '<', others
+// JSON). The wrapper text copies what the family's template renders, so a constrained reply
+// looks like the model's own calls.
+#include <cctype>
+
+#include "chat/tool_call_util.h"
+
+namespace nuri::chat {
+
+using detail::json;
+
+std::string prefix_gbnf_rules(std::string_view g, std::string_view prefix) {
+  std::string r;
+  r.reserve(g.size() + 64);
+  size_t i = 0;
+  auto word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'; };
+  while (i < g.size()) {
+    char c = g[i];
+    if (c == '"' || c == '[') {  // literal or class: copy through the closing quote/bracket
+      char close = c == '"' ? '"' : ']';
+      size_t j = i + 1;
+      while (j < g.size() && g[j] != close) j += (g[j] == '\\') ? 2 : 1;
+      j = std::min(j + 1, g.size());
+      r.append(g.substr(i, j - i));
+      i = j;
+    } else if (c == '#') {
+      size_t j = g.find('\n', i);
+      if (j == std::string_view::npos) j = g.size();
+      i = j;
+    } else if (c == '{') {
+      size_t j = g.find('}', i);
+      j = j == std::string_view::npos ? g.size() : j + 1;
+      r.append(g.substr(i, j - i));
+      i = j;
+    } else if (word(c)) {
+      size_t j = i;
+      while (j < g.size() && word(g[j])) ++j;
+      r.append(prefix);
+      r.append(g.substr(i, j - i));
+      i = j;
+    } else {
+      r += c;
+      ++i;
+    }
+  }
+  return r;
+}
+
+namespace {
+
+std::string lit(std::string_view s) {
+  std::string r = "\"";
+  for (char c : s) {
+    switch (c) {
+      case '"': r += "\\\""; break;
+      case '\\': r += "\\\\"; break;
+      case '\n': r += "\\n"; break;
+      case '\r': r += "\\r"; break;
+      case '\t': r += "\\t"; break;
+      default: r += c;
+    }
+  }
+  return r + "\"";
+}
+
+bool is_string_schema(const json& s) {
+  if (!s.is_object()) return false;
+  auto t = s.find("type");
+  return t != s.end() && t->is_string() && *t == "string" && !s.contains("enum") && !s.contains("const") &&
+         !s.contains("pattern") && !s.contains("format");
+}
+
+struct Builder {
+  const SchemaToGbnf& conv;
+  std::string rules;
+  int counter = 0;
+
+  // Adds the rules for `schema` and returns the name of its root rule.
+  Result<std::string> schema_rule(const json& schema, const std::string& prefix) {
+    Result<std::string> g = conv(schema);
+    if (!g.ok()) return g.status();
+    rules += prefix_gbnf_rules(*g, prefix);
+    rules += "\n";
+    return prefix + "root";
+  }
+};
+
+json params_of(const json& fn) {
+  if (fn.contains("parameters") && fn["parameters"].is_object()) return fn["parameters"];
+  return json{{"type", "object"}, {"properties", json::object()}};
+}
+
+// XML-family parameters: one expression per property, required ones first in schema order.
+Result<std::string> xml_params(Builder* b, const json& params, const std::string& prefix,
+                               const std::function<std::string(const std::string& key, const std::string& value,
+                                                               bool is_string)>& one) {
+  std::string expr;
+  if (!params.contains("properties") || !params["properties"].is_object()) return std::string("\"\"");
+  std::vector<std::string> req;
+  if (params.contains("required") && params["required"].is_array())
+    for (const auto& r : params["required"]) req.push_back(r.get<std::string>());
+  int j = 0;
+  for (bool required_pass : {true, false}) {
+    for (const auto& [key, schema] : params["properties"].items()) {
+      bool is_req = std::find(req.begin(), req.end(), key) != req.end();
+      if (is_req != required_pass) continue;
+      std::string value;
+      bool str = is_string_schema(schema);
+      if (str) {
+        value = "xml-text";
+      } else {
+        Result<std::string> r = b->schema_rule(schema, prefix + "p" + std::to_string(j) + "-");
+        if (!r.ok()) return Status(r.status().with_context("property '" + key + "'"));
+        value = *r;
+      }
+      ++j;
+      std::string e = one(key, value, str);
+      expr += is_req ? " " + e : " (" + e + ")?";
+    }
+  }
+  return expr.empty() ? std::string("\"\"") : expr;
+}
+
+Result<std::string> one_call(Builder* b, const ToolCallSyntax& syn, const json& fn, int i) {
+  using K = ToolCallKind;
+  const std::string name = fn["name"].get<std::string>();
+  const std::string prefix = "t" + std::to_string(i) + "-";
+  const json params = params_of(fn);
+  auto args = [&]() { return b->schema_rule(params, prefix); };
+  switch (syn.kind) {
+    case K::kJsonTagged: {
+      auto a = args();
+      if (!a.ok()) return a;
+      if (syn.name == "command-r")
+        return lit("{\"tool_call_id\": \"" + std::to_string(i) + "\", \"tool_name\": \"" + name + "\", \"parameters\": ") +
+               " " + *a + " " + lit("}");
+      if (syn.name == "apertus") return lit("{\"" + name + "\": ") + " " + *a + " " + lit("}");
+      return lit("{\"name\": \"" + name + "\", \"arguments\": ") + " " + *a + " " + lit("}");
+    }
+    case K::kLlama3Json: {
+      auto a = args();
+      if (!a.ok()) return a;
+      return lit("{\"name\": \"" + name + "\", \"parameters\": ") + " " + *a + " " + lit("}");
+    }
+    case K::kFunctionaryV31: {
+      auto a = args();
+      if (!a.ok()) return a;
+      return lit("<function=" + name + ">") + " " + *a + " " + lit("</function>");
+    }
+    case K::kFunctionaryV32: {
+      auto a = args();
+      if (!a.ok()) return a;
+      return lit(name + "\n") + " " + *a;
+    }
+    case K::kMistral: {
+      auto a = args();
+      if (!a.ok()) return a;
+      return lit("[TOOL_CALLS]" + name + "[ARGS]") + " " + *a;
+    }
+    case K::kDeepSeek: {
+      auto a = args();
+      if (!a.ok()) return a;
+      return lit(syn.call_open + name + syn.param_open) + " " + *a + " " + lit(syn.call_close);
+    }
+    case K::kKimiK2: {
+      auto a = args();
+      if (!a.ok()) return a;
+      return lit(syn.call_open + "functions." + name + ":") + " [0-9] " + lit(syn.param_open) + " " + *a + " " +
+             lit(syn.call_close);
+    }
+    case K::kHarmony: {
+      auto a = args();
+      if (!a.ok()) return a;
+      return lit(" to=functions." + name + "<|channel|>commentary json<|message|>") + " " + *a;
+    }
+    case K::kSolar: {
+      auto a = args();
+      if (!a.ok()) return a;
+      return lit(syn.call_open + "call_") + " [0-9] [0-9]? " + lit("<|tool_call:name|>" + name + "<|tool_call:args|>") +
+             " " + *a + " " + lit(syn.call_close);
+    }
+    case K::kXmlFunction: {
+      auto p = xml_params(b, params, prefix, [&](const std::string& k, const std::string& v, bool) {
+        return lit(syn.param_open + k + ">\n") + " " + v + " " + lit("\n" + syn.param_close + "\n");
+      });
+      if (!p.ok()) return p;
+      return lit(syn.call_open + "\n<function=" + name + ">\n") + *p + " " + lit("</function>\n" + syn.call_close);
+    }
+    case K::kArgKeyValue: {
+      std::string ko = syn.param_open, kc = "</" + ko.substr(1);
+      std::string vo = ko;
+      vo.replace(vo.find("arg_key"), 7, "arg_value");
+      std::string vc = "</" + vo.substr(1);
+      auto p = xml_params(b, params, prefix, [&](const std::string& k, const std::string& v, bool) {
+        return lit(ko + k + kc + "\n" + vo) + " " + v + " " + lit(vc + "\n");
+      });
+      if (!p.ok()) return p;
+      std::string head = syn.call_open + name + (syn.param_close.empty() ? "\n" : syn.param_close + "\n");
+      return lit(head) + *p + " " + lit(syn.call_close);
+    }
+    case K::kXmlInvoke: {
+      bool dsml = syn.name == "deepseek-dsml";
+      auto p = xml_params(b, params, prefix, [&](const std::string& k, const std::string& v, bool str) {
+        std::string attrs = dsml ? (str ? "\" string=\"true\">" : "\" string=\"false\">") : "\">";
+        return lit(syn.param_open + k + attrs) + " " + v + " " + lit(syn.param_close + "\n");
+      });
+      if (!p.ok()) return p;
+      return lit(syn.call_open + name + "\">\n") + *p + " " + lit(syn.call_close + "\n");
+    }
+    default:
+      return Error("constrained tool calls are not supported for the '" + syn.name +
+                   "' call syntax (its arguments are not JSON)");
+  }
+}
+
+}  // namespace
+
+Result<std::string> tool_call_grammar(const ToolCallSyntax& syn, const json& tools, const SchemaToGbnf& conv,
+                                      const ToolGrammarOptions& opts) {
+  using K = ToolCallKind;
+  if (syn.kind == K::kNone) return Error("the chat template has no tool-call syntax");
+  if (Status s = validate_tools(tools); !s) return s;
+  Builder b{conv, {}, 0};
+  std::vector<std::string> alts;
+  for (size_t i = 0; i < tools.size(); ++i) {
+    const json& fn = tools[i]["function"];
+    if (!opts.only_function.empty() && fn["name"] != opts.only_function) continue;
+    Result<std::string> c = one_call(&b, syn, fn, static_cast<int>(i));
+    if (!c.ok()) return Status(c.status().with_context("tool '" + fn["name"].get<std::string>() + "'"));
+    alts.push_back(*c);
+  }
+  if (alts.empty()) return Error("tool_choice names function '" + opts.only_function + "', which is not in tools");
+  std::string call = "call ::= ";
+  for (size_t i = 0; i < alts.size(); ++i) call += (i ? " | " : "") + std::string("(") + alts[i] + ")";
+  // How calls are put together: separator between calls, block before/after.
+  std::string sep = "\"\\n\"", pre, post;
+  switch (syn.kind) {
+    case K::kJsonTagged:
+      if (syn.name == "hermes") {
+        pre = lit(syn.open + "\n");
+        post = lit("\n" + syn.close);
+        sep = lit("\n" + syn.close + "\n" + syn.open + "\n");
+      } else if (syn.name == "gigachat") {
+        pre = lit(syn.open);
+        sep = "";  // one call per message
+      } else {
+        pre = lit(syn.open + "[");
+        post = lit("]" + syn.close);
+        sep = lit(", ");
+      }
+      break;
+    case K::kLlama3Json: sep = ""; break;
+    case K::kFunctionaryV31: sep = "\"\""; break;
+    case K::kFunctionaryV32: sep = "\">>>\""; break;
+    case K::kMistral: sep = "\"\""; break;
+    case K::kDeepSeek:
+    case K::kKimiK2:
+    case K::kSolar:
+      pre = lit(syn.open);
+      post = lit(syn.close);
+      sep = "\"\"";
+      break;
+    case K::kHarmony: sep = ""; break;
+    case K::kXmlFunction: sep = "\"\\n\""; break;
+    case K::kArgKeyValue:
+      pre = syn.open.empty() ? "" : lit(syn.open + "\n");
+      post = syn.close.empty() ? "" : lit("\n" + syn.close);
+      break;
+    case K::kXmlInvoke:
+      pre = syn.open.empty() ? "" : lit(syn.open + "\n");
+      post = syn.close.empty() ? "" : lit(syn.close);
+      sep = "\"\"";
+      break;
+    default: break;
+  }
+  std::string calls = (opts.parallel && !sep.empty()) ? "call (" + sep + " call)*" : "call";
+  std::string g = "root ::= " + pre + (pre.empty() ? "" : " ") + calls + (post.empty() ? "" : " " + post) + "\n";
+  g += call + "\n";
+  g += "xml-text ::= [^<]*\n";
+  g += b.rules;
+  return g;
+}
+
+}  // namespace nuri::chat
