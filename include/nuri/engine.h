@@ -9,13 +9,15 @@
 // token for every generating choice. Waiting requests join between steps; a finished or
 // cancelled request frees its slots before the next step.
 //
-// Prefix reuse: a free slot keeps the KV of the tokens it last held. A new request takes the
-// slot (or copies from any slot) whose cached tokens share the longest prefix with its prompt
-// and only computes the rest. `n` choices prefill the prompt once and copy its KV to the other
-// choices' slots.
+// KV: a paged cache (runtime/kv_cache.h) of 16-position blocks with reference counts. `n`
+// choices prefill the prompt once and share its blocks (a choice that writes into the shared
+// last block gets its own copy of it). Prefix reuse: full blocks stay indexed by their token
+// prefix after a request ends (evicted least recently used first when the pool is short); a new
+// request maps the longest cached prefix of its prompt, from finished or running requests, and
+// only computes the rest.
 //
 // Non-goals: HTTP, chat templates, tool calls (callers turn messages into prompt tokens);
-// paged KV or preemption (a request holds its n slots until it ends).
+// preemption (a request holds its n slots until it ends).
 //
 // Invariants: events of one choice arrive in order, and each choice ends with exactly one `done`
 // event; `text` of the events of a choice, concatenated, is the choice's final text (stop strings
@@ -139,8 +141,19 @@ struct EngineStats {
   int32_t requests_active = 0;      // admitted, not finished
   int32_t slots_total = 0;
   int32_t slots_busy = 0;
-  int64_t kv_cells_busy = 0;        // KV positions held by busy slots
-  int64_t kv_cells_cached = 0;      // KV positions kept in free slots for prefix reuse
+  int64_t kv_cells_busy = 0;        // KV positions of busy slots (a shared position counts per slot)
+  int64_t kv_cells_cached = 0;      // KV positions kept in unmapped blocks for prefix reuse
+  // The paged KV cache: blocks of kv_block_size positions (K and V of every layer).
+  int32_t kv_block_size = 0;
+  int32_t kv_blocks_total = 0;
+  int32_t kv_blocks_used = 0;       // mapped by busy slots
+  int32_t kv_blocks_shared = 0;     // mapped by more than one slot (n choices, common prefixes)
+  int32_t kv_blocks_cached = 0;     // mapped by none, kept for prefix reuse (evicted when short)
+  int64_t kv_bytes_total = 0;       // the pool
+  int64_t kv_bytes_used = 0;        // the used blocks: the KV memory the running requests hold
+  int64_t kv_bytes_peak = 0;        // largest kv_bytes_used seen after a step
+  uint64_t kv_evictions = 0;        // cached blocks reused for new KV
+  uint64_t kv_cow_copies = 0;       // shared blocks copied before a write
   double tokens_per_second = 0;     // generated tokens/s over the last ~10 s
 };
 

@@ -87,10 +87,20 @@ void swiglu(const float* g, const float* u, float* h, int64_t n) {
 void attention(const float* q, const uint16_t* k, const uint16_t* v, int64_t n_kv, int n_head, int n_head_kv,
                int head_dim, float scale, float* out, float* scores) {
   (void)scores;
-  attention_heads(q, k, v, n_kv, n_head, n_head_kv, head_dim, scale, out, 0, n_head);
+  attention_heads(q, contiguous_kv(k, v, n_kv), 0, n_kv, n_head, n_head_kv, head_dim, scale, out, 0, n_head);
 }
 
 void attention_heads(const float* q, const uint16_t* k, const uint16_t* v, int64_t n_kv, int n_head, int n_head_kv,
+                     int head_dim, float scale, float* out, int h0, int h1) {
+  attention_heads(q, contiguous_kv(k, v, n_kv), 0, n_kv, n_head, n_head_kv, head_dim, scale, out, h0, h1);
+}
+
+void attention_ref(const float* q, const uint16_t* k, const uint16_t* v, int64_t n_kv, int n_head, int n_head_kv,
+                   int head_dim, float scale, float* out, float* scores) {
+  attention_ref(q, contiguous_kv(k, v, n_kv), 0, n_kv, n_head, n_head_kv, head_dim, scale, out, scores);
+}
+
+void attention_heads(const float* q, const KvBlocks& kv, int64_t first, int64_t n_kv, int n_head, int n_head_kv,
                      int head_dim, float scale, float* out, int h0, int h1) {
   // Streaming (online-softmax) attention with llama.cpp's CPU flash-attention numerics: the query
   // is rounded to f16 for the K dot product and the V accumulator is f16.
@@ -105,23 +115,30 @@ void attention_heads(const float* q, const uint16_t* k, const uint16_t* v, int64
     const int hk = h / group;
     float M = -INFINITY, S = 0.f;
     for (int d = 0; d < head_dim; ++d) acc[d] = 0;
-    for (int64_t j = 0; j < n_kv; ++j) {
-      const uint16_t* kj = k + j * kv_stride + static_cast<int64_t>(hk) * head_dim;
-      float s = 0.f;
-      for (int d = 0; d < head_dim; ++d) s += fp16_to_fp32(kj[d]) * fp16_to_fp32(qh16[d]);
-      s *= scale;
-      float ms = 1.f, vs = 1.f;
-      if (s > M) {
-        const float m_old = M;
-        M = s;
-        ms = std::exp(m_old - M);
-        for (int d = 0; d < head_dim; ++d) acc[d] = fp32_to_fp16(fp16_to_fp32(acc[d]) * ms);
-      } else {
-        vs = std::exp(s - M);
+    const int64_t end = first + n_kv;
+    for (int64_t p = first; p < end;) {  // block by block, positions in order
+      const int64_t b = p / kv.block_size, r0 = p - b * kv.block_size;
+      const int64_t r1 = std::min(kv.block_size, r0 + (end - p));
+      const int64_t base = static_cast<int64_t>(kv.blocks[b]) * kv.block_stride + static_cast<int64_t>(hk) * head_dim;
+      for (int64_t r = r0; r < r1; ++r) {
+        const uint16_t* kj = kv.k + base + r * kv_stride;
+        float s = 0.f;
+        for (int d = 0; d < head_dim; ++d) s += fp16_to_fp32(kj[d]) * fp16_to_fp32(qh16[d]);
+        s *= scale;
+        float ms = 1.f, vs = 1.f;
+        if (s > M) {
+          const float m_old = M;
+          M = s;
+          ms = std::exp(m_old - M);
+          for (int d = 0; d < head_dim; ++d) acc[d] = fp32_to_fp16(fp16_to_fp32(acc[d]) * ms);
+        } else {
+          vs = std::exp(s - M);
+        }
+        const uint16_t* vj = kv.v + base + r * kv_stride;
+        for (int d = 0; d < head_dim; ++d) acc[d] = fp32_to_fp16(fp16_to_fp32(acc[d]) + fp16_to_fp32(vj[d]) * vs);
+        S = S * ms + vs;
       }
-      const uint16_t* vj = v + j * kv_stride + static_cast<int64_t>(hk) * head_dim;
-      for (int d = 0; d < head_dim; ++d) acc[d] = fp32_to_fp16(fp16_to_fp32(acc[d]) + fp16_to_fp32(vj[d]) * vs);
-      S = S * ms + vs;
+      p += r1 - r0;
     }
     const float inv = S == 0.f ? 0.f : 1.f / S;
     float* oh = out + static_cast<int64_t>(h) * head_dim;
@@ -129,15 +146,20 @@ void attention_heads(const float* q, const uint16_t* k, const uint16_t* v, int64
   }
 }
 
-void attention_ref(const float* q, const uint16_t* k, const uint16_t* v, int64_t n_kv, int n_head, int n_head_kv,
+void attention_ref(const float* q, const KvBlocks& kv, int64_t first, int64_t n_kv, int n_head, int n_head_kv,
                    int head_dim, float scale, float* out, float* scores) {
   const int group = n_head / n_head_kv;
   const int64_t kv_stride = static_cast<int64_t>(n_head_kv) * head_dim;
+  // Element offset of position first + j's row.
+  auto row = [&](int64_t j) {
+    const int64_t p = first + j, b = p / kv.block_size;
+    return static_cast<int64_t>(kv.blocks[b]) * kv.block_stride + (p - b * kv.block_size) * kv_stride;
+  };
   for (int h = 0; h < n_head; ++h) {
     const float* qh = q + static_cast<int64_t>(h) * head_dim;
     const int hk = h / group;
     for (int64_t j = 0; j < n_kv; ++j) {
-      const uint16_t* kj = k + j * kv_stride + static_cast<int64_t>(hk) * head_dim;
+      const uint16_t* kj = kv.k + row(j) + static_cast<int64_t>(hk) * head_dim;
       double s = 0;
       for (int d = 0; d < head_dim; ++d) s += static_cast<double>(qh[d]) * fp16_to_fp32(kj[d]);
       scores[j] = static_cast<float>(s) * scale;
@@ -147,7 +169,7 @@ void attention_ref(const float* q, const uint16_t* k, const uint16_t* v, int64_t
     for (int d = 0; d < head_dim; ++d) {
       double acc = 0;
       for (int64_t j = 0; j < n_kv; ++j)
-        acc += static_cast<double>(scores[j]) * fp16_to_fp32(v[j * kv_stride + static_cast<int64_t>(hk) * head_dim + d]);
+        acc += static_cast<double>(scores[j]) * fp16_to_fp32(kv.v[row(j) + static_cast<int64_t>(hk) * head_dim + d]);
       oh[d] = static_cast<float>(acc);
     }
   }

@@ -45,16 +45,39 @@ void swiglu(const float* g, const float* u, float* h, int64_t n);
 
 constexpr int kMaxHeadDim = 1024;
 
-// Attention of one query token over n_kv cached positions (the caller bounds n_kv causally).
-// q: [n_head, head_dim]; k, v: f16 [n_kv, n_head_kv * head_dim]; out: [n_head, head_dim];
-// scores: scratch [n_kv]. GQA: head h reads kv head h / (n_head / n_head_kv).
+// K/V rows of one sequence in one layer, stored in fixed-size blocks (a paged KV cache):
+// position p is row p % block_size of block blocks[p / block_size]; a block is block_size rows of
+// f16 [n_head_kv * head_dim] starting at k + blocks[b] * block_stride (v likewise). A contiguous
+// cache is the special case of one block (block 0, block_size >= every position).
+struct KvBlocks {
+  const uint16_t* k = nullptr;      // f16 pool base of this layer's keys
+  const uint16_t* v = nullptr;      // f16 pool base of this layer's values
+  const int32_t* blocks = nullptr;  // block ids in position order
+  int64_t block_size = 0;           // positions per block
+  int64_t block_stride = 0;         // elements from one block to the next in the pool
+};
+inline constexpr int32_t kFirstBlock[1] = {0};
+// k, v: f16 [n, kv_dim] contiguous, as one block.
+inline KvBlocks contiguous_kv(const uint16_t* k, const uint16_t* v, int64_t n) {
+  return {k, v, kFirstBlock, n > 0 ? n : 1, 0};
+}
+
+// Attention of one query token over the n_kv cached positions first .. first + n_kv - 1 (the
+// caller bounds them causally). q: [n_head, head_dim]; kv: f16 rows [n_head_kv * head_dim];
+// out: [n_head, head_dim]; scores: scratch [n_kv]. GQA: head h reads kv head h / (n_head / n_head_kv).
 // attention: online softmax with llama.cpp's CPU flash-attention rounding (f16 query, f16 V
-// accumulator), so greedy outputs match the peer. attention_ref: exact softmax in f32/f64 (oracle).
+// accumulator), so greedy outputs match the peer; positions are visited in order, so the blocks
+// of a paged cache give exactly the contiguous result. attention_ref: exact softmax in f32/f64.
+void attention_ref(const float* q, const KvBlocks& kv, int64_t first, int64_t n_kv, int n_head, int n_head_kv,
+                   int head_dim, float scale, float* out, float* scores);
+// The same for heads [h0, h1) only (threads split heads; the scalar target of kernels/cpu).
+void attention_heads(const float* q, const KvBlocks& kv, int64_t first, int64_t n_kv, int n_head, int n_head_kv,
+                     int head_dim, float scale, float* out, int h0, int h1);
+// Contiguous k, v: f16 [n_kv, n_head_kv * head_dim].
 void attention_ref(const float* q, const uint16_t* k, const uint16_t* v, int64_t n_kv, int n_head, int n_head_kv,
                    int head_dim, float scale, float* out, float* scores);
 void attention(const float* q, const uint16_t* k, const uint16_t* v, int64_t n_kv, int n_head, int n_head_kv,
                int head_dim, float scale, float* out, float* scores);
-// The same for heads [h0, h1) only (threads split heads; the scalar target of kernels/cpu).
 void attention_heads(const float* q, const uint16_t* k, const uint16_t* v, int64_t n_kv, int n_head, int n_head_kv,
                      int head_dim, float scale, float* out, int h0, int h1);
 

@@ -1,8 +1,11 @@
-// model/context.h — inference state over a loaded Model: KV cache for up to n_seq sequences,
-// scratch buffers sized once at creation, and the forward pass (forward.cc).
-// Non-goals: sampling, scheduling (runtime/ does that). Invariants: a sequence's positions are
-// 0..seq_len-1 with no gaps; decode appends; nothing is allocated per token after creation
-// (except growing the logits buffer to a new maximum of requested outputs).
+// model/context.h — inference state over a loaded Model: scratch buffers sized once at creation,
+// the forward pass (forward.cc), and optionally a dense KV cache of its own for up to n_seq
+// sequences. The forward pass reads and writes K/V only through a KvView (model/kv_view.h): the
+// dense cache is the view with one block per sequence; runtime/kv_cache.h supplies a paged one.
+// Non-goals: sampling, scheduling, block allocation and sharing (runtime/ does those).
+// Invariants: with the own cache, a sequence's positions are 0..seq_len-1 with no gaps and decode
+// appends; nothing is allocated per token after creation (except growing the logits buffer to a
+// new maximum of requested outputs).
 #pragma once
 
 #include <memory>
@@ -10,6 +13,7 @@
 
 #include "base/status.h"
 #include "kernels/cpu/pool.h"
+#include "model/kv_view.h"
 #include "model/model.h"
 
 namespace nuri::model {
@@ -20,6 +24,7 @@ struct ContextParams {
   int32_t n_batch = 512;   // tokens per forward chunk
   int n_threads = 0;       // 0: physical cores
   bool reference = false;  // use the f32 oracle matmul (dequantised rows, no activation rounding)
+  bool own_kv = true;      // false: no KV of its own; only decode(batch, view) works
 };
 
 struct BatchToken {
@@ -36,6 +41,9 @@ class Context {
   // Processes the tokens (any mix of sequences; each sequence's tokens in position order,
   // starting at its current length). Logits of tokens marked `logits` are kept in batch order.
   Status decode(const std::vector<BatchToken>& batch);
+  // The same over an external KV cache: every (seq, pos) of the batch must be mapped by `kv`
+  // (and pos < n_ctx); the owner of `kv` keeps the sequence lengths (seq_len() is not used).
+  Status decode(const std::vector<BatchToken>& batch, const KvView& kv);
   int32_t n_outputs() const { return n_outputs_; }
   const float* logits(int32_t i) const { return logits_.data() + static_cast<size_t>(i) * config().n_vocab; }
 
@@ -55,7 +63,8 @@ class Context {
 
  private:
   Context(std::shared_ptr<const Model> m, ContextParams p);
-  Status forward_chunk(const BatchToken* toks, int32_t T);
+  Status run_batch(const std::vector<BatchToken>& batch, const KvView& kv);
+  Status forward_chunk(const BatchToken* toks, int32_t T, const KvView& kv);
   void mm(const kernels::WeightView& w, const float* x, int32_t T, float* y);
   // Up to 3 products of the same input x[T, n_in] in one parallel section (activations quantised
   // once per layout). If fuse_swiglu: jobs 0 and 1 are gate and up with equal n_out, and each
@@ -65,16 +74,16 @@ class Context {
     float* y;
   };
   void mm_multi(const float* x, int32_t T, const MatJob* jobs, int n_jobs, bool fuse_swiglu = false);
-  void attention_layer(int l, const BatchToken* toks, int32_t T);
+  void attention_layer(int l, const BatchToken* toks, int32_t T, const KvView& kv);
   void moe_ffn(const LayerWeights& L, int32_t T);
-  uint16_t* k_cell(int layer, int32_t seq, int32_t pos);
-  uint16_t* v_cell(int layer, int32_t seq, int32_t pos);
 
   std::shared_ptr<const Model> model_;
   ContextParams params_;
   std::unique_ptr<kernels::cpu::Pool> pool_;
   std::vector<int32_t> seq_len_;
-  std::vector<uint16_t> k_, v_;  // f16 [n_layer][n_seq][n_ctx][kv_dim]
+  std::vector<uint16_t> k_, v_;  // own cache: f16 [n_layer][n_seq][n_ctx][kv_dim]
+  std::vector<int32_t> own_tables_, own_n_blocks_;  // [n_seq]: sequence s is block s (of n_ctx positions)
+  KvView own_view_;
 
   // Scratch, sized for n_batch tokens.
   std::vector<float> x_, xn_, q_, k_cur_, v_cur_, attn_, tmp_, gate_, up_, router_;

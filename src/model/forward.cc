@@ -21,7 +21,7 @@ Context::Context(std::shared_ptr<const Model> m, ContextParams p) : model_(std::
 Result<std::unique_ptr<Context>> Context::create(std::shared_ptr<const Model> model, ContextParams p) {
   if (p.n_ctx <= 0 || p.n_seq <= 0 || p.n_batch <= 0) return Error("context: n_ctx, n_seq and n_batch must be positive");
   const ModelConfig& c = model->config();
-  const size_t kv = static_cast<size_t>(c.n_layer) * p.n_seq * p.n_ctx * c.kv_dim();
+  const size_t kv = p.own_kv ? static_cast<size_t>(c.n_layer) * p.n_seq * p.n_ctx * c.kv_dim() : 0;
   if (kv > (size_t{1} << 34)) return Error("context: KV cache of " + std::to_string(kv * 4 >> 20) + " MiB is too large; lower --ctx");
   std::unique_ptr<Context> ctx(new Context(std::move(model), p));
   const int threads = p.n_threads > 0 ? p.n_threads : ThreadPool::default_threads();
@@ -29,6 +29,21 @@ Result<std::unique_ptr<Context>> Context::create(std::shared_ptr<const Model> mo
   ctx->seq_len_.assign(p.n_seq, 0);
   ctx->k_.assign(kv, 0);
   ctx->v_.assign(kv, 0);
+  if (p.own_kv) {
+    KvView& ov = ctx->own_view_;
+    ctx->own_tables_.resize(p.n_seq);
+    std::iota(ctx->own_tables_.begin(), ctx->own_tables_.end(), 0);
+    ctx->own_n_blocks_.assign(p.n_seq, 1);
+    ov.k = ctx->k_.data();
+    ov.v = ctx->v_.data();
+    ov.block_size = p.n_ctx;
+    ov.block_stride = static_cast<size_t>(p.n_ctx) * c.kv_dim();
+    ov.layer_stride = ov.block_stride * p.n_seq;
+    ov.n_seq = p.n_seq;
+    ov.table_stride = 1;
+    ov.tables = ctx->own_tables_.data();
+    ov.n_blocks = ctx->own_n_blocks_.data();
+  }
   const size_t B = p.n_batch;
   const int32_t ff = std::max(c.n_ff, c.n_ff_exp);
   ctx->x_.resize(B * c.n_embd);
@@ -75,22 +90,14 @@ Result<std::unique_ptr<Context>> Context::create(std::shared_ptr<const Model> mo
   return ctx;
 }
 
-uint16_t* Context::k_cell(int layer, int32_t seq, int32_t pos) {
-  const size_t kvd = config().kv_dim();
-  return k_.data() + ((static_cast<size_t>(layer) * params_.n_seq + seq) * params_.n_ctx + pos) * kvd;
-}
-uint16_t* Context::v_cell(int layer, int32_t seq, int32_t pos) {
-  const size_t kvd = config().kv_dim();
-  return v_.data() + ((static_cast<size_t>(layer) * params_.n_seq + seq) * params_.n_ctx + pos) * kvd;
-}
-
 void Context::seq_copy(int32_t src, int32_t dst, int32_t n) {
-  if (src == dst) return;
+  if (src == dst || k_.empty()) return;
   if (n < 0 || n > seq_len_[src]) n = seq_len_[src];
-  const size_t bytes = static_cast<size_t>(n) * config().kv_dim() * sizeof(uint16_t);
+  const int32_t kvd = config().kv_dim();
+  const size_t bytes = static_cast<size_t>(n) * kvd * sizeof(uint16_t);
   for (int l = 0; l < config().n_layer; ++l) {
-    std::memcpy(k_cell(l, dst, 0), k_cell(l, src, 0), bytes);
-    std::memcpy(v_cell(l, dst, 0), v_cell(l, src, 0), bytes);
+    std::memcpy(own_view_.k_row(l, dst, 0, kvd), own_view_.k_row(l, src, 0, kvd), bytes);
+    std::memcpy(own_view_.v_row(l, dst, 0, kvd), own_view_.v_row(l, src, 0, kvd), bytes);
   }
   seq_len_[dst] = n;
 }
@@ -164,9 +171,9 @@ void Context::mm_multi(const float* x, int32_t T, const MatJob* jobs, int n_jobs
 
 Status Context::decode(const std::vector<BatchToken>& batch) {
   const ModelConfig& c = config();
+  if (!params_.own_kv) return Error("decode: this context has no KV cache of its own");
   // Validate the whole batch first: positions continue each sequence, ids are in range.
   std::vector<int32_t> next(seq_len_);
-  int32_t n_out = 0;
   for (const auto& t : batch) {
     if (t.seq < 0 || t.seq >= params_.n_seq) return Error("decode: sequence id " + std::to_string(t.seq) + " out of range");
     if (t.token < 0 || t.token >= c.n_vocab) return Error("decode: token id " + std::to_string(t.token) + " out of range");
@@ -174,18 +181,37 @@ Status Context::decode(const std::vector<BatchToken>& batch) {
                                            std::to_string(next[t.seq]) + ", got " + std::to_string(t.pos));
     if (t.pos >= params_.n_ctx) return Error("decode: context is full (" + std::to_string(params_.n_ctx) + " positions)");
     ++next[t.seq];
-    n_out += t.logits ? 1 : 0;
   }
+  NURI_TRY(run_batch(batch, own_view_));
+  for (const auto& t : batch) seq_len_[t.seq] = std::max(seq_len_[t.seq], t.pos + 1);
+  return Status::ok();
+}
+
+Status Context::decode(const std::vector<BatchToken>& batch, const KvView& kv) {
+  const ModelConfig& c = config();
+  for (const auto& t : batch) {
+    if (t.token < 0 || t.token >= c.n_vocab) return Error("decode: token id " + std::to_string(t.token) + " out of range");
+    if (t.pos >= params_.n_ctx) return Error("decode: context is full (" + std::to_string(params_.n_ctx) + " positions)");
+    if (!kv.holds(t.seq, t.pos))
+      return Error("decode: sequence " + std::to_string(t.seq) + " has no KV block for position " + std::to_string(t.pos));
+  }
+  return run_batch(batch, kv);
+}
+
+Status Context::run_batch(const std::vector<BatchToken>& batch, const KvView& kv) {
+  const ModelConfig& c = config();
+  int32_t n_out = 0;
+  for (const auto& t : batch) n_out += t.logits ? 1 : 0;
   if (logits_.size() < static_cast<size_t>(n_out) * c.n_vocab) logits_.resize(static_cast<size_t>(n_out) * c.n_vocab);
   n_outputs_ = 0;
   for (size_t i = 0; i < batch.size(); i += params_.n_batch) {
     const int32_t T = static_cast<int32_t>(std::min<size_t>(params_.n_batch, batch.size() - i));
-    NURI_TRY(forward_chunk(batch.data() + i, T));
+    NURI_TRY(forward_chunk(batch.data() + i, T, kv));
   }
   return Status::ok();
 }
 
-Status Context::forward_chunk(const BatchToken* toks, int32_t T) {
+Status Context::forward_chunk(const BatchToken* toks, int32_t T, const KvView& kv) {
   const ModelConfig& c = config();
   const ModelWeights& w = model_->weights();
   const int32_t E = c.n_embd, Q = c.q_dim(), KV = c.kv_dim(), hd = c.head_dim;
@@ -216,14 +242,14 @@ Status Context::forward_chunk(const BatchToken* toks, int32_t T) {
       }
       kernels::cpu::rope_cached(qt, c.n_head, hd, c.n_rot, &rope_cs_[t * R], c.rope_style);
       kernels::cpu::rope_cached(kt, c.n_head_kv, hd, c.n_rot, &rope_cs_[t * R], c.rope_style);
-      uint16_t* kc = k_cell(l, toks[t].seq, toks[t].pos);
-      uint16_t* vc = v_cell(l, toks[t].seq, toks[t].pos);
+      uint16_t* kc = kv.k_row(l, toks[t].seq, toks[t].pos, KV);
+      uint16_t* vc = kv.v_row(l, toks[t].seq, toks[t].pos, KV);
       for (int i = 0; i < KV; ++i) {
         kc[i] = kernels::fp32_to_fp16(kt[i]);
         vc[i] = kernels::fp32_to_fp16(vt[i]);
       }
     }
-    attention_layer(l, toks, T);             // attn[T, Q]
+    attention_layer(l, toks, T, kv);         // attn[T, Q]
     mm(L.wo, attn_.data(), T, tmp_.data());  // [T, E]
     for (int32_t t = 0; t < T; ++t)
       for (int i = 0; i < E; ++i) x_[t * E + i] += tmp_[t * E + i] + (L.bo.empty() ? 0.f : L.bo[i]);
@@ -252,13 +278,13 @@ Status Context::forward_chunk(const BatchToken* toks, int32_t T) {
        logits_.data() + static_cast<size_t>(n_outputs_) * c.n_vocab);
     n_outputs_ += static_cast<int32_t>(out_rows_.size());
   }
-  for (int32_t t = 0; t < T; ++t) seq_len_[toks[t].seq] = std::max(seq_len_[toks[t].seq], toks[t].pos + 1);
   return Status::ok();
 }
 
-// attn[T, Q]: each token attends to its sequence's positions 0..pos (sliding window if set).
-// Threads split the heads (every head costs the same), so short and long tokens balance.
-void Context::attention_layer(int l, const BatchToken* toks, int32_t T) {
+// attn[T, Q]: each token attends to its sequence's positions 0..pos (sliding window if set),
+// read through the sequence's block table. Threads split the heads (every head costs the same),
+// so short and long tokens balance.
+void Context::attention_layer(int l, const BatchToken* toks, int32_t T, const KvView& kv) {
   const ModelConfig& c = config();
   const int32_t Q = c.q_dim(), hd = c.head_dim;
   const float attn_scale = 1.0f / std::sqrt(static_cast<float>(hd));
@@ -272,8 +298,8 @@ void Context::attention_layer(int l, const BatchToken* toks, int32_t T) {
     for (int32_t t = 0; t < T; ++t) {
       int32_t first;
       const int32_t n_kv = span(t, &first);
-      kernels::attention_ref(&q_[t * Q], k_cell(l, toks[t].seq, first), v_cell(l, toks[t].seq, first), n_kv, c.n_head,
-                             c.n_head_kv, hd, attn_scale, &attn_[t * Q], scores_.data());
+      kernels::attention_ref(&q_[t * Q], kv.layer(l, toks[t].seq), first, n_kv, c.n_head, c.n_head_kv, hd, attn_scale,
+                             &attn_[t * Q], scores_.data());
     }
     return;
   }
@@ -284,9 +310,8 @@ void Context::attention_layer(int l, const BatchToken* toks, int32_t T) {
     for (int32_t t = 0; t < T && h1 > h0; ++t) {
       int32_t first;
       const int32_t n_kv = span(t, &first);
-      kernels::cpu::attention(tg, &q_[t * Q], k_cell(l, toks[t].seq, first), v_cell(l, toks[t].seq, first), n_kv,
-                              c.n_head, c.n_head_kv, hd, attn_scale, &attn_[t * Q], static_cast<int>(h0),
-                              static_cast<int>(h1));
+      kernels::cpu::attention(tg, &q_[t * Q], kv.layer(l, toks[t].seq), first, n_kv, c.n_head, c.n_head_kv, hd,
+                              attn_scale, &attn_[t * Q], static_cast<int>(h0), static_cast<int>(h1));
     }
   });
 }

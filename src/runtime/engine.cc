@@ -1,7 +1,9 @@
 // runtime/engine.cc — the continuous-batching engine (see include/nuri/engine.h).
-// One thread runs step(): admit queued requests into free slots (prefix reuse), build one batch
-// (one token per generating choice, then prompt chunks up to n_batch), decode it, sample every
-// output, emit events, free the slots of finished or cancelled requests.
+// One thread runs step(): admit queued requests into free slots (the prompt's longest cached block
+// prefix is mapped from the paged KV cache), build one batch (one token per generating choice,
+// then prompt chunks up to n_batch), decode it over the cache's block tables, sample every
+// output, emit events, free the slots (and their blocks) of finished or cancelled requests.
+// n choices prefill the prompt once; the other choices fork its block table (no KV copied).
 #include "nuri/engine.h"
 
 #include <algorithm>
@@ -12,6 +14,7 @@
 #include "base/log.h"
 #include "model/context.h"
 #include "runtime/choice_text.h"
+#include "runtime/kv_cache.h"
 
 namespace nuri::engine {
 
@@ -49,10 +52,10 @@ void RequestHandle::push(Event ev) {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+constexpr int32_t kKvBlockSize = 16;  // positions per KV block
 
 struct Slot {
-  int32_t seq = 0;
-  std::vector<int32_t> cached;  // tokens whose KV the sequence holds (== Context::seq_len)
+  int32_t seq = 0;  // KV cache sequence
   bool busy = false;
   uint64_t last_used = 0;
 };
@@ -71,7 +74,7 @@ struct Active {
   std::shared_ptr<RequestHandle> h;
   Request req;
   std::vector<ChoiceState> choices;
-  int32_t n_past = 0;       // prompt tokens in the primary slot's KV
+  int32_t n_past = 0;       // prompt tokens in the primary slot's sequence
   bool prefilling = true;
   int32_t prompt_out = -1;  // logits row of the last prompt token, the step it is decoded
   int32_t n_open = 0;       // choices not done
@@ -82,13 +85,6 @@ struct Queued {
   Request req;
 };
 
-size_t common_prefix(const std::vector<int32_t>& a, const std::vector<int32_t>& b) {
-  const size_t n = std::min(a.size(), b.size());
-  size_t i = 0;
-  while (i < n && a[i] == b[i]) ++i;
-  return i;
-}
-
 }  // namespace
 
 struct EngineImpl {
@@ -96,6 +92,7 @@ struct EngineImpl {
   tokenizer::Tokenizer tok;
   EngineParams params;
   std::unique_ptr<model::Context> ctx;
+  std::unique_ptr<runtime::KvCache> kv;  // paged, prefix-shared; the context has no KV of its own
   int32_t n_vocab = 0;
 
   // Shared with submitters (mu).
@@ -117,6 +114,7 @@ struct EngineImpl {
   void loop();
   void admit(Queued q);
   void finish_choice(Active& a, ChoiceState& c, FinishReason why, std::string text, std::string error = {});
+  void fail_request(Active& a, const std::string& error);
   void sample_choice(Active& a, ChoiceState& c, const float* row);
   void step();
   void publish();
@@ -150,7 +148,15 @@ Result<std::unique_ptr<Engine>> Engine::create(std::shared_ptr<const model::Mode
   cp.n_seq = params.n_parallel;
   cp.n_batch = std::min(params.n_batch, 512);
   cp.n_threads = params.n_threads;
+  cp.own_kv = false;
   NURI_ASSIGN_OR_RETURN(impl->ctx, model::Context::create(model, cp));
+  runtime::KvCacheParams kp;
+  kp.n_layer = cfg.n_layer;
+  kp.kv_dim = cfg.kv_dim();
+  kp.n_seq = params.n_parallel;
+  kp.max_positions = params.n_ctx;
+  kp.block_size = kKvBlockSize;
+  NURI_ASSIGN_OR_RETURN(impl->kv, runtime::KvCache::create(kp));
   impl->slots.resize(params.n_parallel);
   for (int32_t i = 0; i < params.n_parallel; ++i) impl->slots[i].seq = i;
   impl->st.slots_total = params.n_parallel;
@@ -258,42 +264,15 @@ void EngineImpl::admit(Queued q) {
   std::sort(free.begin(), free.end(), [&](int32_t x, int32_t y) { return slots[x].last_used < slots[y].last_used; });
   NURI_CHECK(static_cast<int32_t>(free.size()) >= n);
 
-  // Longest cached prefix: in a free slot (reuse in place) or in any slot (copy its KV).
-  const size_t cap = P.size() - 1;  // the last prompt token is always decoded, for its logits
-  int32_t primary = free.front();
-  size_t reuse = 0;
-  int32_t src = -1;
-  if (params.prefix_reuse) {
-    size_t best_free = 0, best_any = 0;
-    int32_t best_free_slot = -1, best_any_slot = -1;
-    for (int32_t i = 0; i < static_cast<int32_t>(slots.size()); ++i) {
-      const size_t l = std::min(common_prefix(slots[i].cached, P), cap);
-      if (!slots[i].busy && l > best_free) best_free = l, best_free_slot = i;
-      if (l > best_any) best_any = l, best_any_slot = i;
-    }
-    if (best_free_slot >= 0 && best_free >= best_any) {
-      primary = best_free_slot;
-      reuse = best_free;
-    } else if (best_any_slot >= 0 && best_any > 0) {
-      src = best_any_slot;
-      reuse = best_any;
-    }
-  }
-  std::vector<int32_t> chosen{primary};
-  for (int32_t s : free)
-    if (static_cast<int32_t>(chosen.size()) < n && s != primary) chosen.push_back(s);
-  if (src >= 0) {
-    ctx->seq_copy(slots[src].seq, slots[primary].seq, static_cast<int32_t>(reuse));
-    slots[primary].cached.assign(slots[src].cached.begin(), slots[src].cached.begin() + reuse);
-  } else {
-    ctx->seq_truncate(slots[primary].seq, static_cast<int32_t>(reuse));
-    slots[primary].cached.resize(reuse);
-  }
-  for (size_t i = 1; i < chosen.size(); ++i) {
-    ctx->seq_clear(slots[chosen[i]].seq);
-    slots[chosen[i]].cached.clear();
-  }
-  a->n_past = static_cast<int32_t>(reuse);
+  // The longest cached prefix of the prompt (shared blocks of any sequence, running or finished).
+  const int32_t cap = static_cast<int32_t>(P.size()) - 1;  // the last prompt token is always decoded, for its logits
+  std::vector<int32_t> chosen(free.begin(), free.begin() + n);
+  const int32_t primary = chosen[0];
+  int32_t reuse = 0;
+  if (params.prefix_reuse) reuse = kv->seq_attach_prefix(slots[primary].seq, P.data(), cap);
+  else kv->seq_free(slots[primary].seq);
+  for (size_t i = 1; i < chosen.size(); ++i) kv->seq_free(slots[chosen[i]].seq);
+  a->n_past = reuse;
   a->h->n_cached_.store(a->n_past);
   a->choices.resize(n);
   a->n_open = n;
@@ -320,6 +299,7 @@ void EngineImpl::finish_choice(Active& a, ChoiceState& c, FinishReason why, std:
   Slot& s = slots[c.slot];
   s.busy = false;
   s.last_used = ++tick;
+  kv->seq_free(s.seq);  // full blocks stay cached (prefix index) until the pool needs them
   Event ev;
   ev.kind = Event::Kind::kDone;
   ev.choice = static_cast<int32_t>(&c - a.choices.data());
@@ -334,6 +314,10 @@ void EngineImpl::finish_choice(Active& a, ChoiceState& c, FinishReason why, std:
     if (why == FinishReason::kCancelled) ++st.requests_cancelled;
   }
   a.h->push(std::move(ev));
+}
+
+void EngineImpl::fail_request(Active& a, const std::string& error) {
+  for (auto& c : a.choices) finish_choice(a, c, FinishReason::kError, "", error);
 }
 
 void EngineImpl::sample_choice(Active& a, ChoiceState& c, const float* row) {
@@ -365,7 +349,7 @@ void EngineImpl::sample_choice(Active& a, ChoiceState& c, const float* row) {
     finish_choice(a, c, FinishReason::kStop, "");
   } else if (a.req.max_tokens >= 0 && c.n_gen >= a.req.max_tokens) {
     finish_choice(a, c, FinishReason::kLength, c.text->finish());
-  } else if (static_cast<int32_t>(slots[c.slot].cached.size()) >= params.n_ctx) {
+  } else if (kv->seq_len(slots[c.slot].seq) >= params.n_ctx) {
     finish_choice(a, c, FinishReason::kLength, c.text->finish());
   } else {
     c.last_token = t;
@@ -414,9 +398,13 @@ void EngineImpl::step() {
     for (auto& c : a->choices) {
       c.out = -1;
       if (c.done) continue;
-      Slot& s = slots[c.slot];
-      batch.push_back({c.last_token, static_cast<int32_t>(s.cached.size()), s.seq, true});
-      s.cached.push_back(c.last_token);
+      const Slot& s = slots[c.slot];
+      const int32_t pos = kv->seq_len(s.seq);
+      if (!kv->seq_append(s.seq, &c.last_token, 1)) {
+        finish_choice(*a, c, FinishReason::kError, c.text->finish(), "the KV cache is full");
+        continue;
+      }
+      batch.push_back({c.last_token, pos, s.seq, true});
       c.out = n_out++;
     }
   }
@@ -424,33 +412,35 @@ void EngineImpl::step() {
   for (auto& a : active) {
     if (!a->prefilling || budget <= 0) continue;
     const auto& P = a->req.prompt;
-    Slot& s = slots[a->choices[0].slot];
+    const Slot& s = slots[a->choices[0].slot];
     const int32_t m = std::min<int32_t>(budget, static_cast<int32_t>(P.size()) - a->n_past);
+    if (!kv->seq_append(s.seq, P.data() + a->n_past, m)) {
+      fail_request(*a, "the KV cache is full");
+      continue;
+    }
     for (int32_t i = 0; i < m; ++i) {
       const int32_t pos = a->n_past + i;
       const bool last = pos + 1 == static_cast<int32_t>(P.size());
       batch.push_back({P[pos], pos, s.seq, last});
-      s.cached.push_back(P[pos]);
       if (last) a->prompt_out = n_out++;
     }
     a->n_past += m;
     budget -= m;
   }
-  if (batch.empty()) return;
+  if (batch.empty()) {
+    std::erase_if(active, [](const auto& a) { return a->n_open == 0; });
+    return;
+  }
 
-  Status status = ctx->decode(batch);
+  Status status = ctx->decode(batch, kv->view());
+  if (status.is_ok()) kv->commit();
   {
     std::lock_guard lk(mu);
     ++st.steps;
   }
   if (!status.is_ok()) {
     NURI_LOG_ERROR("engine: %s", status.message().c_str());
-    for (auto& a : active)
-      for (auto& c : a->choices) {
-        slots[c.slot].cached.clear();
-        ctx->seq_clear(slots[c.slot].seq);
-        finish_choice(*a, c, FinishReason::kError, "", status.message());
-      }
+    for (auto& a : active) fail_request(*a, status.message());
     active.clear();
     return;
   }
@@ -460,11 +450,7 @@ void EngineImpl::step() {
       a->prefilling = false;
       const int32_t P = static_cast<int32_t>(a->req.prompt.size());
       const Slot& primary = slots[a->choices[0].slot];
-      for (size_t i = 1; i < a->choices.size(); ++i) {
-        Slot& s = slots[a->choices[i].slot];
-        ctx->seq_copy(primary.seq, s.seq, P);
-        s.cached = primary.cached;
-      }
+      for (size_t i = 1; i < a->choices.size(); ++i) kv->seq_fork(primary.seq, slots[a->choices[i].slot].seq, P);
       const float* row = ctx->logits(a->prompt_out);
       for (auto& c : a->choices)
         if (!c.done) sample_choice(*a, c, row);
@@ -481,11 +467,23 @@ void EngineImpl::publish() {
   st.requests_active = static_cast<int32_t>(active.size());
   st.queue_length = static_cast<int32_t>(queue.size());
   st.slots_busy = 0;
-  st.kv_cells_busy = st.kv_cells_cached = 0;
+  st.kv_cells_busy = 0;
   for (const auto& s : slots) {
     st.slots_busy += s.busy ? 1 : 0;
-    (s.busy ? st.kv_cells_busy : st.kv_cells_cached) += ctx->seq_len(s.seq);
+    st.kv_cells_busy += kv->seq_len(s.seq);
   }
+  const runtime::KvCacheStats ks = kv->stats();
+  st.kv_cells_cached = ks.positions_cached;
+  st.kv_block_size = ks.block_size;
+  st.kv_blocks_total = ks.blocks_total;
+  st.kv_blocks_used = ks.blocks_used;
+  st.kv_blocks_shared = ks.blocks_shared;
+  st.kv_blocks_cached = ks.blocks_cached;
+  st.kv_bytes_total = ks.bytes_total;
+  st.kv_bytes_used = ks.bytes_used;
+  st.kv_bytes_peak = std::max(st.kv_bytes_peak, ks.bytes_used);
+  st.kv_evictions = ks.evictions;
+  st.kv_cow_copies = ks.cow_copies;
   const auto now = Clock::now();
   rate.emplace_back(now, st.generated_tokens);
   while (rate.size() > 1 && now - rate.front().first > std::chrono::seconds(10)) rate.pop_front();

@@ -344,7 +344,12 @@ std::string Server::Impl::metrics_text() {
   metric("nuri_slots_total", "gauge", "Sequence slots (--parallel).", s.slots_total);
   metric("nuri_slots_busy", "gauge", "Slots held by requests.", s.slots_busy);
   metric("nuri_kv_cells_busy", "gauge", "KV positions held by busy slots.", static_cast<double>(s.kv_cells_busy));
-  metric("nuri_kv_cells_cached", "gauge", "KV positions kept in free slots for prefix reuse.", static_cast<double>(s.kv_cells_cached));
+  metric("nuri_kv_cells_cached", "gauge", "KV positions kept in unmapped blocks for prefix reuse.", static_cast<double>(s.kv_cells_cached));
+  metric("nuri_kv_bytes_used", "gauge", "KV cache bytes held by running requests (shared blocks once).", static_cast<double>(s.kv_bytes_used));
+  metric("nuri_kv_bytes_total", "gauge", "KV cache pool bytes.", static_cast<double>(s.kv_bytes_total));
+  metric("nuri_kv_blocks_used", "gauge", "KV blocks mapped by running requests.", s.kv_blocks_used);
+  metric("nuri_kv_blocks_shared", "gauge", "KV blocks mapped by more than one sequence.", s.kv_blocks_shared);
+  metric("nuri_kv_blocks_cached", "gauge", "Unmapped KV blocks kept for prefix reuse.", s.kv_blocks_cached);
   metric("nuri_tokens_per_second", "gauge", "Generated tokens per second over the last 10 s.", s.tokens_per_second);
   metric("nuri_uptime_seconds", "gauge", "Seconds since the server started.",
          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());

@@ -672,9 +672,9 @@ void gemm(const WeightView& w, const uint8_t* act, int64_t T, int64_t r0, int64_
   }
 }
 
-void attention(const float* q, const uint16_t* k, const uint16_t* v, int64_t n_kv, int n_head, int n_head_kv,
+void attention(const float* q, const KvBlocks& kv, int64_t first, int64_t n_kv, int n_head, int n_head_kv,
                int head_dim, float scale, float* out, int h0, int h1) {
-  if (head_dim > 256) return scalar::attention(q, k, v, n_kv, n_head, n_head_kv, head_dim, scale, out, h0, h1);
+  if (head_dim > 256) return scalar::attention(q, kv, first, n_kv, n_head, n_head_kv, head_dim, scale, out, h0, h1);
   const int group = n_head / n_head_kv;
   const int64_t kv_stride = static_cast<int64_t>(n_head_kv) * head_dim;
   const int nv = (head_dim + 15) / 16;
@@ -691,33 +691,40 @@ void attention(const float* q, const uint16_t* k, const uint16_t* v, int64_t n_k
       acc[i] = _mm512_setzero_ps();
     }
     float M = -INFINITY, S = 0.f;
-    for (int64_t j = 0; j < n_kv; ++j) {
-      const uint16_t* kj = k + j * kv_stride + static_cast<int64_t>(hk) * head_dim;
-      __m512 sv = _mm512_setzero_ps();
-      for (int i = 0; i < nv; ++i) {
-        const __mmask16 m = i == nv - 1 ? tail : 0xFFFF;
-        sv = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, kj + 16 * i)), qv[i], sv);
+    const int64_t end = first + n_kv;
+    for (int64_t p = first; p < end;) {  // block by block, positions in order
+      const int64_t b = p / kv.block_size, r0 = p - b * kv.block_size;
+      const int64_t r1 = std::min(kv.block_size, r0 + (end - p));
+      const int64_t base = static_cast<int64_t>(kv.blocks[b]) * kv.block_stride + static_cast<int64_t>(hk) * head_dim;
+      for (int64_t r = r0; r < r1; ++r) {
+        const uint16_t* kj = kv.k + base + r * kv_stride;
+        __m512 sv = _mm512_setzero_ps();
+        for (int i = 0; i < nv; ++i) {
+          const __mmask16 m = i == nv - 1 ? tail : 0xFFFF;
+          sv = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, kj + 16 * i)), qv[i], sv);
+        }
+        float s = _mm512_reduce_add_ps(sv);
+        s *= scale;
+        float ms = 1.f, vs = 1.f;
+        if (s > M) {
+          const float m_old = M;
+          M = s;
+          ms = std::exp(m_old - M);
+          const __m512 vms = _mm512_set1_ps(ms);
+          for (int i = 0; i < nv; ++i) acc[i] = _mm512_cvtph_ps(_mm512_cvtps_ph(_mm512_mul_ps(acc[i], vms), kRound));
+        } else {
+          vs = std::exp(s - M);
+        }
+        const uint16_t* vj = kv.v + base + r * kv_stride;
+        const __m512 vvs = _mm512_set1_ps(vs);
+        for (int i = 0; i < nv; ++i) {
+          const __mmask16 m = i == nv - 1 ? tail : 0xFFFF;
+          const __m512 vv = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, vj + 16 * i)), vvs);
+          acc[i] = _mm512_cvtph_ps(_mm512_cvtps_ph(_mm512_add_ps(acc[i], vv), kRound));
+        }
+        S = S * ms + vs;
       }
-      float s = _mm512_reduce_add_ps(sv);
-      s *= scale;
-      float ms = 1.f, vs = 1.f;
-      if (s > M) {
-        const float m_old = M;
-        M = s;
-        ms = std::exp(m_old - M);
-        const __m512 vms = _mm512_set1_ps(ms);
-        for (int i = 0; i < nv; ++i) acc[i] = _mm512_cvtph_ps(_mm512_cvtps_ph(_mm512_mul_ps(acc[i], vms), kRound));
-      } else {
-        vs = std::exp(s - M);
-      }
-      const uint16_t* vj = v + j * kv_stride + static_cast<int64_t>(hk) * head_dim;
-      const __m512 vvs = _mm512_set1_ps(vs);
-      for (int i = 0; i < nv; ++i) {
-        const __mmask16 m = i == nv - 1 ? tail : 0xFFFF;
-        const __m512 vv = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, vj + 16 * i)), vvs);
-        acc[i] = _mm512_cvtph_ps(_mm512_cvtps_ph(_mm512_add_ps(acc[i], vv), kRound));
-      }
-      S = S * ms + vs;
+      p += r1 - r0;
     }
     const float inv = S == 0.f ? 0.f : 1.f / S;
     float* oh = out + static_cast<int64_t>(h) * head_dim;

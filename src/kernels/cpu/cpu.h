@@ -36,7 +36,10 @@ void quantize_act(Target t, DType w, const float* x, int64_t n, int64_t T, uint8
 // y[t * ldy + r] = dot(W row r, act row t) for r in [r0, r1), t in [0, T).
 void gemm(Target t, const WeightView& w, const uint8_t* act, int64_t T, int64_t r0, int64_t r1, float* y, int64_t ldy);
 
-// Attention of one query token (see kernels/ops.h: attention), same f16 rounding points.
+// Attention of one query token (see kernels/ops.h: attention), same f16 rounding points, over the
+// positions first .. first + n_kv - 1 of a paged (block table) or contiguous K/V.
+void attention(Target t, const float* q, const KvBlocks& kv, int64_t first, int64_t n_kv, int n_head, int n_head_kv,
+               int head_dim, float scale, float* out, int h0, int h1);
 void attention(Target t, const float* q, const uint16_t* k, const uint16_t* v, int64_t n_kv, int n_head, int n_head_kv,
                int head_dim, float scale, float* out, int h0, int h1);
 

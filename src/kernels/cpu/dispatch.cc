@@ -32,9 +32,9 @@ void gemm(const WeightView& w, const uint8_t* act, int64_t T, int64_t r0, int64_
   for (int64_t t = 0; t < T; ++t)
     for (int64_t r = r0; r < r1; ++r) y[t * ldy + r] = ref::vec_dot(w.dtype, w.row(r), act + t * rb, w.n_in);
 }
-void attention(const float* q, const uint16_t* k, const uint16_t* v, int64_t n_kv, int n_head, int n_head_kv,
+void attention(const float* q, const KvBlocks& kv, int64_t first, int64_t n_kv, int n_head, int n_head_kv,
                int head_dim, float scale, float* out, int h0, int h1) {
-  kernels::attention_heads(q, k, v, n_kv, n_head, n_head_kv, head_dim, scale, out, h0, h1);
+  kernels::attention_heads(q, kv, first, n_kv, n_head, n_head_kv, head_dim, scale, out, h0, h1);
 }
 
 }  // namespace scalar
@@ -124,9 +124,13 @@ void gemm(Target t, const WeightView& w, const uint8_t* act, int64_t T, int64_t 
   if (t != Target::kScalar && !has_matmul(t, w.dtype, w.n_in)) t = Target::kScalar;
   NURI_DISPATCH(t, gemm(w, act, T, r0, r1, y, ldy))
 }
+void attention(Target t, const float* q, const KvBlocks& kv, int64_t first, int64_t n_kv, int n_head,
+               int n_head_kv, int head_dim, float scale, float* out, int h0, int h1) {
+  NURI_DISPATCH(t, attention(q, kv, first, n_kv, n_head, n_head_kv, head_dim, scale, out, h0, h1))
+}
 void attention(Target t, const float* q, const uint16_t* k, const uint16_t* v, int64_t n_kv, int n_head,
                int n_head_kv, int head_dim, float scale, float* out, int h0, int h1) {
-  NURI_DISPATCH(t, attention(q, k, v, n_kv, n_head, n_head_kv, head_dim, scale, out, h0, h1))
+  attention(t, q, contiguous_kv(k, v, n_kv), 0, n_kv, n_head, n_head_kv, head_dim, scale, out, h0, h1);
 }
 
 void rope_table(int n_rot, int32_t pos, float freq_base, float* cs) {

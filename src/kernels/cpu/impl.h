@@ -15,7 +15,7 @@ namespace nuri::kernels::cpu {
   size_t act_row_bytes(DType w, int64_t n);                                                                    \
   void quantize_act(DType w, const float* x, int64_t n, int64_t T, uint8_t* dst);                              \
   void gemm(const WeightView& w, const uint8_t* act, int64_t T, int64_t r0, int64_t r1, float* y, int64_t ldy); \
-  void attention(const float* q, const uint16_t* k, const uint16_t* v, int64_t n_kv, int n_head, int n_head_kv, \
+  void attention(const float* q, const KvBlocks& kv, int64_t first, int64_t n_kv, int n_head, int n_head_kv, \
                  int head_dim, float scale, float* out, int h0, int h1);
 
 namespace scalar { NURI_CPU_TARGET_API }
