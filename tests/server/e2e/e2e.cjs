@@ -242,6 +242,8 @@ async function main() {
     const m = await lib.waitMetrics(srv.url, (x) => x.nuri_requests_active === 0);
     check(m.nuri_requests_active === 0 && m.nuri_slots_busy === 0 && m.nuri_kv_cells_busy === 0 && m.nuri_queue_length === 0,
       'after all requests: no busy slot, no busy KV, empty queue', m);
+    check(m.nuri_kv_bytes_used === 0 && m.nuri_kv_blocks_used === 0 && m.nuri_kv_bytes_total > 0 && m.nuri_kv_blocks_cached > 0,
+      'paged KV: nothing mapped when idle, finished prompts stay cached', m);
     check(m.nuri_requests_total === m.nuri_requests_finished_total, 'every accepted request finished', m);
     check(m.nuri_completion_tokens_total > 0 && m.nuri_prompt_tokens_total > 0 && 'nuri_tokens_per_second' in m, 'token counters and tokens/s present');
     check(m['nuri_http_requests_total{route="/v1/chat/completions",code="400"}'] >= 10, 'HTTP status counters', m);
