@@ -7,6 +7,7 @@
 #include "command.h"
 #include "io/gguf.h"
 #include "io/safetensors.h"
+#include "store/store.h"
 
 namespace {
 
@@ -191,6 +192,7 @@ int run_inspect(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 1;
   }
+  if (auto p = nuri::store::resolve_model(file); p.ok()) file = *p;  // store names too
   const bool st = file.size() > 12 && file.compare(file.size() - 12, 12, ".safetensors") == 0;
   if (st || file.find("index.json") != std::string::npos) return inspect_safetensors(file, tensors, json);
   auto f = GgufFile::open(file);

@@ -17,6 +17,7 @@
 
 #include "chat/chat_template.h"
 #include "command.h"
+#include "store/store.h"
 
 namespace {
 
@@ -69,6 +70,7 @@ int run_template(int argc, char** argv) {
 
   nuri::chat::ModelChatInfo info;
   if (!model.empty()) {
+    if (auto p = nuri::store::resolve_model(model); p.ok()) model = *p;  // store names too
     auto r = nuri::chat::load_model_chat_info(model, template_name);
     if (!r.ok()) {
       std::fprintf(stderr, "nuri template: %s\n", r.error().c_str());

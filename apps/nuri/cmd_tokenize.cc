@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "command.h"
+#include "store/store.h"
 #include "tokenizer/tokenizer.h"
 
 namespace {
@@ -31,6 +32,7 @@ int cmd_tokenize(int argc, char** argv) {
     if (i) s += ' ';
     s += text[i];
   }
+  if (auto r = nuri::store::resolve_model(model); r.ok()) model = *r;  // store names too
   auto tok = nuri::tokenizer::Tokenizer::from_file(model);
   if (!tok.ok()) {
     std::fprintf(stderr, "nuri tokenize: %s\n", tok.error().c_str());
@@ -69,6 +71,7 @@ int cmd_detokenize(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  if (auto r = nuri::store::resolve_model(model); r.ok()) model = *r;  // store names too
   auto tok = nuri::tokenizer::Tokenizer::from_file(model);
   if (!tok.ok()) {
     std::fprintf(stderr, "nuri detokenize: %s\n", tok.error().c_str());

@@ -1,5 +1,7 @@
 #include "store/pull.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -222,6 +224,28 @@ uint64_t free_bytes(const std::string& dir) {
   return static_cast<uint64_t>(v.f_bavail) * v.f_frsize;
 }
 
+// An exclusive flock on hub/.locks/models--OWNER--NAME/ETAG.lock, the lock file huggingface_hub
+// takes for the same blob, so nuri and Hugging Face tools never write one blob at once.
+class BlobLock {
+ public:
+  ~BlobLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Status acquire(const std::string& path, const std::string& file, bool verbose) {
+    std::error_code ec;
+    fs::create_directories(fs::path(path).parent_path(), ec);
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) return Error("cannot create the lock file " + path + ": " + std::strerror(errno));
+    if (::flock(fd_, LOCK_EX | LOCK_NB) == 0) return Status::ok();
+    if (verbose) std::fprintf(stderr, "nuri pull: waiting for another download of %s (%s)\n", file.c_str(), path.c_str());
+    if (::flock(fd_, LOCK_EX) != 0) return Error("cannot lock " + path + ": " + std::strerror(errno));
+    return Status::ok();
+  }
+
+ private:
+  int fd_ = -1;
+};
+
 // Downloads one file into blobs/ETAG (resuming blobs/ETAG.incomplete); returns the blob name.
 Result<std::string> fetch_blob(const Session& s, const std::string& blobs, const std::string& repo,
                                const std::string& rev, const std::string& file, std::string* commit,
@@ -229,6 +253,10 @@ Result<std::string> fetch_blob(const Session& s, const std::string& blobs, const
   NURI_ASSIGN_OR_RETURN(FileMeta m, head_file(s, repo, rev, file));
   if (commit->empty()) *commit = m.commit;
   const std::string blob = blobs + "/" + m.etag, temp = blob + ".incomplete";
+  const fs::path repo_folder = fs::path(blobs).parent_path();
+  BlobLock lock;
+  NURI_TRY(lock.acquire((repo_folder.parent_path() / ".locks" / repo_folder.filename() / (m.etag + ".lock")).string(),
+                        file, s.progress));
   std::error_code ec;
   if (fs::is_regular_file(blob, ec) && (m.size == 0 || fs::file_size(blob, ec) == m.size)) {
     if (s.progress) std::fprintf(stderr, "nuri pull: %s already in the store\n", file.c_str());

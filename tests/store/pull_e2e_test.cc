@@ -143,6 +143,7 @@ TEST_F(Hub, PullResumesAfterDropAndVerifies) {
   EXPECT_EQ(sha256sum(link.string()), sha);
   EXPECT_FALSE(fs::exists(partial));
   EXPECT_EQ(slurp(dir / "refs" / "main"), kCommit);
+  EXPECT_TRUE(fs::exists(root_ / "hf" / "hub" / ".locks" / "models--nuri-test--stories" / (sha + ".lock")));  // as huggingface_hub
   EXPECT_FALSE(fs::exists(dir / "snapshots" / kCommit / "README.md"));  // only the chosen GGUF
   // The second download asked only for the missing half.
   bool resumed = false;
@@ -204,6 +205,23 @@ TEST_F(Hub, BadInputsGiveOneLineErrors) {
                    nuri_binary() + " pull -q a/b 2>&1");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.out.find("cannot reach http://127.0.0.1:1"), std::string::npos) << r.out;
+}
+
+TEST_F(Hub, DiskFullIsAClearError) {
+  if (!nuri::test::path_exists("/dev/full")) GTEST_SKIP() << "no /dev/full";
+  // The partial file of the blob is /dev/full: every write fails with ENOSPC.
+  const fs::path hf = root_ / "hf-full";
+  const fs::path blobs = hf / "hub" / "models--nuri-test--stories" / "blobs";
+  fs::create_directories(blobs);
+  const std::string sha = sha256sum(nuri::test::shared_dir() + "/models/stories260K-F16.gguf");
+  fs::create_symlink("/dev/full", blobs / (sha + ".incomplete"));
+  std::string err;
+  auto r = nuri("pull -q nuri-test/stories:F16", &err, hf.string());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(err.find("disk full"), std::string::npos) << err;
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  EXPECT_FALSE(fs::exists(blobs / sha));
+  EXPECT_FALSE(fs::exists(hf / "hub" / "models--nuri-test--stories" / "snapshots"));
 }
 
 TEST_F(Hub, TransformersRepoBringsConfigWeightsTokenizer) {

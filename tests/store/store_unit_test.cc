@@ -8,7 +8,9 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <algorithm>
 
+#include "store/pull.h"
 #include "store/sha256.h"
 #include "store/store.h"
 #include "test_util.h"
@@ -78,6 +80,40 @@ TEST(Names, QuantMatches) {
   EXPECT_EQ(nuri::store::quant_from_name("stories260K-F16.gguf"), "F16");
   EXPECT_EQ(nuri::store::quant_from_name("a-q5_k_s.gguf"), "Q5_K_S");
   EXPECT_EQ(nuri::store::quant_from_name("llama-2-tiny-random.gguf"), "");
+}
+
+TEST(Pull, SelectFiles) {
+  using nuri::store::select_files;
+  const std::vector<std::string> gguf_repo = {".gitattributes", "README.md", "m-Q2_K.gguf", "m-Q4_K_M.gguf",
+                                              "m-Q4_K_S.gguf", "m-Q8_0.gguf"};
+  auto r = select_files("o/m", gguf_repo, "");  // several: Q4_K_M is the default
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(*r, std::vector<std::string>{"m-Q4_K_M.gguf"});
+  r = select_files("o/m", gguf_repo, "q8_0");
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(*r, std::vector<std::string>{"m-Q8_0.gguf"});
+  r = select_files("o/m", gguf_repo, "m-Q4_K_S.gguf");
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(*r, std::vector<std::string>{"m-Q4_K_S.gguf"});
+  r = select_files("o/m", gguf_repo, "IQ4_XS");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find("m-Q2_K.gguf"), std::string::npos) << r.error();  // the candidates
+  r = select_files("o/m", {"a-Q8_0.gguf", "b-Q8_0.gguf"}, "Q8_0");
+  EXPECT_FALSE(r.ok());  // ambiguous
+  r = select_files("o/m", {"a-Q8_0.gguf", "b-Q5_0.gguf"}, "");
+  EXPECT_FALSE(r.ok());  // several and no Q4_K_M
+  const std::vector<std::string> hf_repo = {"README.md", "config.json", "generation_config.json",
+                                            "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors",
+                                            "model.safetensors.index.json", "tokenizer.json", "tokenizer_config.json",
+                                            "onnx/model.onnx", "pytorch_model.bin", "original/consolidated.safetensors"};
+  r = select_files("o/hf", hf_repo, "");
+  ASSERT_TRUE(r.ok()) << r.error();
+  std::vector<std::string> got = *r;
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, (std::vector<std::string>{"config.json", "generation_config.json", "model-00001-of-00002.safetensors",
+                                           "model-00002-of-00002.safetensors", "model.safetensors.index.json",
+                                           "tokenizer.json", "tokenizer_config.json"}));
+  EXPECT_FALSE(select_files("o/x", {"README.md", "pytorch_model.bin"}, "").ok());
 }
 
 class StoreTree : public ::testing::Test {
