@@ -1,7 +1,8 @@
 // nuri eval-synth -m FILE [--n 500] [--seed S] — accuracy on held-out synthetic problems:
 // (a) arithmetic with reasoning (greedy, the last "Answer: N" must equal the truth), per
 // difficulty; (b) text-to-action: the reply's python block is executed in nuri's sandbox and its
-// output must equal the truth.
+// output must equal the truth. --strategy/--samples/--adaptive/--compare/--curve run the problems
+// through src/ttc on the engine instead (cmd_eval_synth_ttc.cc).
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <map>
@@ -12,6 +13,7 @@
 #include "base/timer.h"
 #include "chat/chat_template.h"
 #include "cli_common.h"
+#include "eval_synth_ttc.h"
 #include "command.h"
 #include "eval/synth/synth.h"
 #include "model/context.h"
@@ -100,6 +102,33 @@ int run_eval_synth(int argc, char** argv) {
   app.add_option("--max-tokens", max_tokens, "max reply tokens (default 256)")->check(CLI::Range(1, 8192));
   app.add_option("-t,--threads", threads, "threads (default: physical cores)");
   app.add_option("--json", json_out, "write per-problem results as JSON lines to this file");
+  // Test-time compute (src/ttc): any of these runs the problems through the engine.
+  nuri::cli::EvalTtcOptions ttc;
+  ttc.sampling.temperature = 0.8f;
+  bool ttc_given = false;
+  auto mark = [&](CLI::Option* o) { o->each([&](const std::string&) { ttc_given = true; }); };
+  mark(app.add_option("--strategy", ttc.strategy, "greedy | self-consistency | best-of-n | beam (default greedy)"));
+  mark(app.add_option("--samples", ttc.samples, "samples per problem (default 16)")->check(CLI::Range(1, 1024)));
+  mark(app.add_flag("--adaptive", ttc.adaptive, "stop sampling early (see --stop-rule)"));
+  mark(app.add_flag("--compare", ttc.compare, "run greedy, fixed and adaptive back to back on the same engine"));
+  mark(app.add_option("--curve", ttc.curve, "also print accuracy vs 1, 2, 4, ... up to this many samples")
+           ->check(CLI::Range(1, 1024)));
+  app.add_option("--plot", ttc.plot, "write the --curve as an SVG plot to this file");
+  app.add_option("--verifier", ttc.verifier,
+                 "auto: vote among candidates whose (a) steps recompute / (b) program runs on the request's data; "
+                 "none: plain vote (default auto)");
+  app.add_option("--stop-rule", ttc.stop_rule, "adaptive rule: leader | beta | dirichlet (default beta)");
+  app.add_option("--threshold", ttc.threshold, "confidence at which beta/dirichlet stop (default 0.95)")
+      ->check(CLI::Range(0.5, 1.0));
+  app.add_option("--batch", ttc.batch, "choices per engine request (default: all samples; adaptive: 2)")
+      ->check(CLI::Range(0, 256));
+  app.add_option("--slots", ttc.slots, "engine sequences for strategies (default 64)")->check(CLI::Range(1, 256));
+  app.add_option("--temp", ttc.sampling.temperature, "sampling temperature for strategies (default 0.8)")
+      ->check(CLI::Range(0.0, 10.0));
+  app.add_option("--top-k", ttc.sampling.top_k, "top-k for strategies (default 40)");
+  app.add_option("--top-p", ttc.sampling.top_p, "top-p for strategies (default 0.95)");
+  app.add_option("--min-p", ttc.sampling.min_p, "min-p for strategies (default 0.05)");
+  app.add_option("--sample-seed", ttc.sampling.seed, "sampling seed (default 0)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -137,6 +166,14 @@ int run_eval_synth(int argc, char** argv) {
     }
     jobs[i].sample = &samples[i];
     jobs[i].prompt = lm->tokenizer.encode(*prompt, true, true);
+  }
+  if (ttc_given || !ttc.plot.empty()) {
+    std::vector<std::vector<int32_t>> prompts;
+    for (const auto& j : jobs) prompts.push_back(j.prompt);
+    ttc.max_tokens = max_tokens;
+    ttc.threads = threads;
+    ttc.json_out = json_out;
+    return nuri::cli::eval_synth_ttc(*lm, seed, samples, prompts, ttc);
   }
   nuri::Timer timer;
   if (auto st = generate_all(*lm, jobs, parallel, max_tokens, threads); !st.is_ok()) {
