@@ -1,5 +1,7 @@
 // nuri run -m FILE -p PROMPT [-n N] [--temp T --top-k K --top-p P --seed S] [--no-echo]
 // Streams the prompt and the generated text to stdout (nothing else); logs and speed to stderr.
+// With --strategy S --samples N [--adaptive] [--chat]: prints the answer a src/ttc strategy
+// chose (cmd_run_ttc.cc), with -v every candidate and the votes.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <string>
@@ -7,6 +9,7 @@
 #include "base/log.h"
 #include "base/timer.h"
 #include "cli_common.h"
+#include "run_ttc.h"
 #include "command.h"
 #include "model/context.h"
 #include "runtime/loaded_model.h"
@@ -34,7 +37,22 @@ int run_run(int argc, char** argv) {
   app.add_option("-t,--threads", threads, "threads (default: physical cores)")->check(CLI::Range(0, 1024));
   app.add_flag("--no-echo", no_echo, "do not print the prompt");
   app.add_flag("--reference", reference, "use the f32 reference forward (slow; for checking)");
-  app.add_flag("-v,--verbose", verbose, "more logs on stderr");
+  app.add_flag("-v,--verbose", verbose, "more logs on stderr (with --strategy: every candidate and the votes)");
+  // Test-time compute (src/ttc, cmd_run_ttc.cc): --strategy answers through the engine.
+  nuri::cli::RunTtcOptions ttc;
+  app.add_option("--strategy", ttc.strategy, "greedy | self-consistency | best-of-n | beam: print the chosen answer");
+  app.add_option("--samples", ttc.samples, "samples for the strategy (default 8)")->check(CLI::Range(1, 1024));
+  app.add_flag("--adaptive", ttc.adaptive, "stop sampling once the answer is settled (--stop-rule)");
+  app.add_option("--stop-rule", ttc.stop_rule, "leader | beta | dirichlet (default beta)");
+  app.add_option("--threshold", ttc.threshold, "confidence for beta/dirichlet (default 0.95)")->check(CLI::Range(0.5, 1.0));
+  app.add_option("--extract", ttc.extract, "answer | number | boxed | python | text (default answer)");
+  app.add_option("--verify", ttc.verify, "auto | none | logprob | execution | steps (default auto)");
+  app.add_option("--test", ttc.tests, "execution test STDIN=>EXPECTED (\\n for newlines); repeatable");
+  app.add_option("--beam-width", ttc.beam_width, "beam: paths kept (default 4)")->check(CLI::Range(1, 64));
+  app.add_option("--expand", ttc.expand, "beam: continuations per path and step (default 4)")->check(CLI::Range(1, 64));
+  app.add_option("--max-total-tokens", ttc.max_total_tokens, "budget: generated tokens over all samples");
+  app.add_option("--max-time", ttc.max_wall_s, "budget: seconds of wall time")->check(CLI::Range(0.0, 1e6));
+  app.add_flag("--chat", ttc.chat, "wrap the prompt as a user turn in the model's chat template");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -44,6 +62,15 @@ int run_run(int argc, char** argv) {
   nuri::Timer load_timer;
   auto lm = nuri::cli::load_model_or_default("run", model_path);
   if (!lm) return 1;
+  if (!ttc.strategy.empty() || ttc.chat) {
+    if (ttc.strategy.empty()) ttc.strategy = "greedy";
+    ttc.verbose = verbose;
+    ttc.n_predict = n_predict;
+    ttc.threads = threads;
+    ttc.sampling = sp;
+    if (ttc.strategy != "greedy" && sp.temperature <= 0) ttc.sampling.temperature = 0.8f;  // sampling needs T > 0
+    return nuri::cli::run_with_strategy(*lm, prompt, ttc);
+  }
   const auto& tok = lm->tokenizer;
   std::vector<int32_t> ids = tok.encode(prompt, /*add_special=*/true, /*parse_special=*/true);
   if (ids.empty()) {

@@ -14,6 +14,7 @@
 #include "chat/tool_calls.h"
 #include "server/api.h"
 #include "server/response.h"
+#include "server/ttc_ext.h"
 
 namespace nuri::server {
 
@@ -179,6 +180,8 @@ void Server::Impl::handle_generate(Endpoint ep, const httplib::Request& hreq, ht
   auto job = std::make_shared<Job>();
   ApiError err;
   if (!parse_request(ep, hreq.body, &job->req, &err)) return send_error(res, err);
+  std::optional<TtcExtension> ttc_ext;  // "nuri": {"strategy": ...} (server/ttc_ext.h)
+  if (!parse_ttc_extension(hreq.body, &ttc_ext, &err)) return send_error(res, err);
   ApiRequest& r = job->req;
   const auto& tok = engine->tokenizer();
 
@@ -235,6 +238,14 @@ void Server::Impl::handle_generate(Endpoint ep, const httplib::Request& hreq, ht
                                              " (this server's --parallel slots), got " + std::to_string(r.n),
                                     "invalid_request_error", "n", "invalid_value"});
 
+  if (ttc_ext) {
+    std::string body;
+    if (!run_ttc_request(*engine, ep, r, ids, *ttc_ext, new_id(ep == Endpoint::kChat ? "chatcmpl" : "cmpl"), opts.model_id,
+                         &body, &err))
+      return send_error(res, err);
+    res.set_content(body, "application/json");
+    return;
+  }
   engine::Request er;
   er.prompt = std::move(ids);
   er.n_choices = r.n;
