@@ -65,11 +65,26 @@ std::string lit(std::string_view s) {
   return r + "\"";
 }
 
-bool is_string_schema(const json& s) {
-  if (!s.is_object()) return false;
+// XML families write string values raw: an enum/const of strings becomes literal alternatives,
+// any other string schema free text without '<' (pattern, format and length are not enforced).
+// Returns "" when the schema is not a string schema (its value is written as JSON).
+std::string raw_string_value(const json& s) {
+  if (!s.is_object()) return "";
+  std::vector<std::string> vals;
+  if (s.contains("const") && s["const"].is_string()) vals.push_back(s["const"].get<std::string>());
+  if (s.contains("enum") && s["enum"].is_array()) {
+    for (const auto& v : s["enum"]) {
+      if (!v.is_string()) return "";
+      vals.push_back(v.get<std::string>());
+    }
+  }
   auto t = s.find("type");
-  return t != s.end() && t->is_string() && *t == "string" && !s.contains("enum") && !s.contains("const") &&
-         !s.contains("pattern") && !s.contains("format");
+  bool str = (t != s.end() && t->is_string() && *t == "string") || !vals.empty();
+  if (!str) return "";
+  if (vals.empty()) return "xml-text";
+  std::string alt = "(";
+  for (size_t i = 0; i < vals.size(); ++i) alt += (i ? " | " : "") + lit(vals[i]);
+  return alt + ")";
 }
 
 struct Builder {
@@ -106,11 +121,9 @@ Result<std::string> xml_params(Builder* b, const json& params, const std::string
     for (const auto& [key, schema] : params["properties"].items()) {
       bool is_req = std::find(req.begin(), req.end(), key) != req.end();
       if (is_req != required_pass) continue;
-      std::string value;
-      bool str = is_string_schema(schema);
-      if (str) {
-        value = "xml-text";
-      } else {
+      std::string value = raw_string_value(schema);
+      bool str = !value.empty();
+      if (!str) {
         Result<std::string> r = b->schema_rule(schema, prefix + "p" + std::to_string(j) + "-");
         if (!r.ok()) return Status(r.status().with_context("property '" + key + "'"));
         value = *r;
@@ -123,6 +136,10 @@ Result<std::string> xml_params(Builder* b, const json& params, const std::string
   return expr.empty() ? std::string("\"\"") : expr;
 }
 
+// Optional newline and bounded whitespace: templates of one family differ in layout.
+constexpr const char* kNl = "\"\\n\"?";
+constexpr const char* kWs = "[ \\t\\n]{0,8}";
+
 Result<std::string> one_call(Builder* b, const ToolCallSyntax& syn, const json& fn, int i) {
   using K = ToolCallKind;
   const std::string name = fn["name"].get<std::string>();
@@ -134,7 +151,7 @@ Result<std::string> one_call(Builder* b, const ToolCallSyntax& syn, const json& 
       auto a = args();
       if (!a.ok()) return a;
       if (syn.name == "command-r")
-        return lit("{\"tool_call_id\": \"" + std::to_string(i) + "\", \"tool_name\": \"" + name + "\", \"parameters\": ") +
+        return lit("{\"tool_call_id\": \"") + " [0-9]{1,3} " + lit("\", \"tool_name\": \"" + name + "\", \"parameters\": ") +
                " " + *a + " " + lit("}");
       if (syn.name == "apertus") return lit("{\"" + name + "\": ") + " " + *a + " " + lit("}");
       return lit("{\"name\": \"" + name + "\", \"arguments\": ") + " " + *a + " " + lit("}");
@@ -157,11 +174,18 @@ Result<std::string> one_call(Builder* b, const ToolCallSyntax& syn, const json& 
     case K::kMistral: {
       auto a = args();
       if (!a.ok()) return a;
-      return lit("[TOOL_CALLS]" + name + "[ARGS]") + " " + *a;
+      if (syn.param_open.empty())  // Nemo: one array of {"name", "arguments", "id"}
+        return lit("{\"name\": \"" + name + "\", \"arguments\": ") + " " + *a + " " + lit(", \"id\": \"") +
+               " [a-zA-Z0-9]{9} " + lit("\"}");
+      std::string id = syn.call_open.empty() ? "" : " " + lit(syn.call_open) + " [a-zA-Z0-9]{9}";
+      return lit("[TOOL_CALLS]" + name) + id + " " + lit("[ARGS]") + " " + *a;
     }
     case K::kDeepSeek: {
       auto a = args();
       if (!a.ok()) return a;
+      if (syn.name == "deepseek-r1")
+        return lit(syn.call_open + "function" + syn.param_open + name + "\n```json\n") + " " + *a + " " +
+               lit("\n```" + syn.call_close);
       return lit(syn.call_open + name + syn.param_open) + " " + *a + " " + lit(syn.call_close);
     }
     case K::kKimiK2: {
@@ -178,12 +202,13 @@ Result<std::string> one_call(Builder* b, const ToolCallSyntax& syn, const json& 
     case K::kSolar: {
       auto a = args();
       if (!a.ok()) return a;
-      return lit(syn.call_open + "call_") + " [0-9] [0-9]? " + lit("<|tool_call:name|>" + name + "<|tool_call:args|>") +
+      return lit(syn.call_open) + " [a-zA-Z0-9_]{1,24} " + lit("<|tool_call:name|>" + name + "<|tool_call:args|>") +
              " " + *a + " " + lit(syn.call_close);
     }
     case K::kXmlFunction: {
       auto p = xml_params(b, params, prefix, [&](const std::string& k, const std::string& v, bool) {
-        return lit(syn.param_open + k + ">\n") + " " + v + " " + lit("\n" + syn.param_close + "\n");
+        return "(" + lit(syn.param_open + k + ">") + " " + kNl + " " + v + " " + kNl + " " + lit(syn.param_close) + " " +
+               kNl + ")";
       });
       if (!p.ok()) return p;
       return lit(syn.call_open + "\n<function=" + name + ">\n") + *p + " " + lit("</function>\n" + syn.call_close);
@@ -194,20 +219,20 @@ Result<std::string> one_call(Builder* b, const ToolCallSyntax& syn, const json& 
       vo.replace(vo.find("arg_key"), 7, "arg_value");
       std::string vc = "</" + vo.substr(1);
       auto p = xml_params(b, params, prefix, [&](const std::string& k, const std::string& v, bool) {
-        return lit(ko + k + kc + "\n" + vo) + " " + v + " " + lit(vc + "\n");
+        return "(" + lit(ko + k + kc) + " " + kNl + " " + lit(vo) + " " + v + " " + lit(vc) + " " + kNl + ")";
       });
       if (!p.ok()) return p;
-      std::string head = syn.call_open + name + (syn.param_close.empty() ? "\n" : syn.param_close + "\n");
-      return lit(head) + *p + " " + lit(syn.call_close);
+      std::string head = syn.call_open + name + syn.param_close;
+      return lit(head) + " " + kNl + *p + " " + kNl + " " + lit(syn.call_close);
     }
     case K::kXmlInvoke: {
       bool dsml = syn.name == "deepseek-dsml";
       auto p = xml_params(b, params, prefix, [&](const std::string& k, const std::string& v, bool str) {
         std::string attrs = dsml ? (str ? "\" string=\"true\">" : "\" string=\"false\">") : "\">";
-        return lit(syn.param_open + k + attrs) + " " + v + " " + lit(syn.param_close + "\n");
+        return "(" + lit(syn.param_open + k + attrs) + " " + v + " " + lit(syn.param_close) + " " + kNl + ")";
       });
       if (!p.ok()) return p;
-      return lit(syn.call_open + name + "\">\n") + *p + " " + lit(syn.call_close + "\n");
+      return lit(syn.call_open + name + "\">") + " " + kNl + *p + " " + kNl + " " + lit(syn.call_close);
     }
     default:
       return Error("constrained tool calls are not supported for the '" + syn.name +
@@ -241,21 +266,38 @@ Result<std::string> tool_call_grammar(const ToolCallSyntax& syn, const json& too
       if (syn.name == "hermes") {
         pre = lit(syn.open + "\n");
         post = lit("\n" + syn.close);
-        sep = lit("\n" + syn.close + "\n" + syn.open + "\n");
+        sep = lit("\n" + syn.close) + " " + kNl + " " + lit(syn.open + "\n");
+      } else if (syn.name == "minimax-m1") {
+        pre = lit(syn.open + "\n");
+        post = lit("\n" + syn.close);
+        sep = "\"\\n\"";
       } else if (syn.name == "gigachat") {
-        pre = lit(syn.open);
+        pre = lit(syn.open) + " " + kNl;
+        post = lit(syn.close);
         sep = "";  // one call per message
       } else {
-        pre = lit(syn.open + "[");
-        post = lit("]" + syn.close);
-        sep = lit(", ");
+        pre = lit(syn.open + "[") + " " + kWs;
+        post = kWs + std::string(" ") + lit("]" + syn.close);
+        sep = lit(",") + " " + kWs;
       }
       break;
     case K::kLlama3Json: sep = ""; break;
     case K::kFunctionaryV31: sep = "\"\""; break;
     case K::kFunctionaryV32: sep = "\">>>\""; break;
-    case K::kMistral: sep = "\"\""; break;
+    case K::kMistral:
+      if (syn.param_open.empty()) {
+        pre = lit(syn.open + "[");
+        post = lit("]");
+        sep = lit(", ");
+      } else {
+        sep = "\"\"";
+      }
+      break;
     case K::kDeepSeek:
+      pre = lit(syn.open);
+      post = lit(syn.close);
+      sep = kNl;
+      break;
     case K::kKimiK2:
     case K::kSolar:
       pre = lit(syn.open);
@@ -263,15 +305,16 @@ Result<std::string> tool_call_grammar(const ToolCallSyntax& syn, const json& too
       sep = "\"\"";
       break;
     case K::kHarmony: sep = ""; break;
-    case K::kXmlFunction: sep = "\"\\n\""; break;
+    case K::kXmlFunction: sep = kNl; break;
     case K::kArgKeyValue:
       pre = syn.open.empty() ? "" : lit(syn.open + "\n");
       post = syn.close.empty() ? "" : lit("\n" + syn.close);
+      sep = kNl;
       break;
     case K::kXmlInvoke:
-      pre = syn.open.empty() ? "" : lit(syn.open + "\n");
-      post = syn.close.empty() ? "" : lit(syn.close);
-      sep = "\"\"";
+      pre = syn.open.empty() ? "" : lit(syn.open) + " " + kNl;
+      post = syn.close.empty() ? "" : kNl + std::string(" ") + lit(syn.close);
+      sep = kNl;
       break;
     default: break;
   }

@@ -38,7 +38,7 @@ ToolCallSyntax detect_calls(std::string_view t) {
                 "<｜DSML｜invoke name=\"", "</｜DSML｜invoke>", "<｜DSML｜parameter name=\"", "</｜DSML｜parameter>");
   }
   if (has(t, "tool▁call▁begin"))
-    return make(K::kDeepSeek, "deepseek", "<｜tool▁calls▁begin｜>", "<｜tool▁calls▁end｜>", "<｜tool▁call▁begin｜>",
+    return make(K::kDeepSeek, has(t, "function<｜tool▁sep｜>") ? "deepseek-r1" : "deepseek", "<｜tool▁calls▁begin｜>", "<｜tool▁calls▁end｜>", "<｜tool▁call▁begin｜>",
                 "<｜tool▁call▁end｜>", "<｜tool▁sep｜>");
   if (has(t, "<|tool_call_argument_begin|>"))
     return make(K::kKimiK2, "kimi-k2", "<|tool_calls_section_begin|>", "<|tool_calls_section_end|>",
@@ -75,10 +75,16 @@ ToolCallSyntax detect_calls(std::string_view t) {
     return make(K::kPythonic, "pythonic", "<|tool_call_start|>", "<|tool_call_end|>");
   if (has(t, "to=functions.") || (has(t, "<|channel|>") && has(t, "<|call|>")))
     return make(K::kHarmony, "harmony", "to=functions.", "<|call|>");
-  if (has(t, "[TOOL_CALLS]")) return make(K::kMistral, "mistral", "[TOOL_CALLS]");
+  if (has(t, "[TOOL_CALLS]")) {
+    // call_open: the [CALL_ID] marker if the template writes ids; param_open: [ARGS] if calls are
+    // NAME[ARGS]{..} (else one JSON array of call objects, Mistral Nemo).
+    return make(K::kMistral, "mistral", "[TOOL_CALLS]", "", has(t, "[CALL_ID]") ? "[CALL_ID]" : "", "",
+                has(t, "[ARGS]") ? "[ARGS]" : "");
+  }
   if (has(t, "<|START_ACTION|>")) return make(K::kJsonTagged, "command-r", "<|START_ACTION|>", "<|END_ACTION|>");
   if (has(t, "<|tools_prefix|>")) return make(K::kJsonTagged, "apertus", "<|tools_prefix|>", "<|tools_suffix|>");
   if (has(t, "<TOOLCALL>")) return make(K::kJsonTagged, "nemotron", "<TOOLCALL>", "</TOOLCALL>");
+  if (has(t, "<tool_calls>\n{")) return make(K::kJsonTagged, "minimax-m1", "<tool_calls>", "</tool_calls>");
   if (has(t, "<tool_calls>")) return make(K::kJsonTagged, "tool-calls-tag", "<tool_calls>", "</tool_calls>");
   if (has(t, "<|function_call|>")) return make(K::kJsonTagged, "gigachat", "<|function_call|>", "<|message_sep|>");
   if (has(t, "function call<|role_sep|>"))
@@ -140,6 +146,30 @@ ToolCallSyntax detect_tool_call_syntax(const ChatTemplate& tmpl) {
   std::string text = tmpl.source();
   if (r.ok() && r->find("nuri_probe") != std::string::npos) text = *r + "\n" + text;
   return detect_tool_call_syntax(text);
+}
+
+ToolCallSyntax fallback_tool_call_syntax() {
+  ToolCallSyntax s = make(ToolCallKind::kJsonTagged, "hermes", "<tool_call>", "</tool_call>");
+  s.think_open = "<think>";
+  s.think_close = "</think>";
+  return s;
+}
+
+json messages_with_tools_prompt(const json& messages, const json& tools) {
+  std::string text =
+      "You can call functions to answer. Each function is described by a JSON object on its own line:\n<tools>\n";
+  for (const auto& t : tools) text += t.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+  text +=
+      "</tools>\n\nTo call a function, write one JSON object per call between <tool_call> and </tool_call>:\n"
+      "<tool_call>\n{\"name\": \"the function's name\", \"arguments\": {the arguments as a JSON object}}\n"
+      "</tool_call>";
+  json out = messages;
+  if (!out.empty() && out[0].is_object() && out[0].value("role", "") == "system" && out[0]["content"].is_string()) {
+    out[0]["content"] = out[0]["content"].get<std::string>() + "\n\n" + text;
+  } else {
+    out.insert(out.begin(), json{{"role", "system"}, {"content", text}});
+  }
+  return out;
 }
 
 ParsedOutput parse_tool_calls(const ToolCallSyntax& syntax, std::string_view text, const json& tools) {

@@ -78,6 +78,12 @@ ToolCallSyntax detect_tool_call_syntax(std::string_view template_source);
 // finds markers that the source builds from variables (DeepSeek DSML, Hunyuan, Kimi-K3, ...).
 ToolCallSyntax detect_tool_call_syntax(const ChatTemplate& tmpl);
 
+// For templates that render no tools (kind kNone): the Hermes <tool_call> syntax, and the
+// messages with the tools described in the system message (the first one, or a new one).
+ToolCallSyntax fallback_tool_call_syntax();
+nlohmann::ordered_json messages_with_tools_prompt(const nlohmann::ordered_json& messages,
+                                                  const nlohmann::ordered_json& tools);
+
 // Splits raw assistant output into content, reasoning and calls. `tools` is the request's OpenAI
 // tools array (or null): parameter schemas decide how untyped XML values are read ("3" is the
 // string "3" for a string parameter, the number 3 otherwise).
