@@ -24,7 +24,8 @@ using namespace std::chrono_literals;
 struct Server::Impl {
   engine::Engine* engine;
   chat::ChatTemplate tmpl;
-  chat::ToolCallSyntax tool_syntax;  // detected from tmpl's source
+  chat::ToolCallSyntax tool_syntax;   // detected from tmpl (kNone: the template ignores tools)
+  chat::ToolCallSyntax reply_syntax;  // how replies are parsed: tool_syntax, else Hermes
   std::mutex tmpl_mu;
   std::string bos, eos;
   ServerOptions opts;
@@ -58,6 +59,8 @@ Server::Server(engine::Engine* engine, chat::ChatTemplate tmpl, std::string bos_
   impl_->engine = engine;
   impl_->tmpl = std::move(tmpl);
   impl_->tool_syntax = chat::detect_tool_call_syntax(impl_->tmpl);
+  impl_->reply_syntax = impl_->tool_syntax.kind == chat::ToolCallKind::kNone ? chat::fallback_tool_call_syntax()
+                                                                             : impl_->tool_syntax;
   impl_->bos = std::move(bos_token);
   impl_->eos = std::move(eos_token);
   impl_->opts = std::move(opts);
@@ -192,6 +195,11 @@ void Server::Impl::handle_generate(Endpoint ep, const httplib::Request& hreq, ht
     chat::ChatInputs in;
     in.messages = r.messages;
     in.tools = r.tool_choice == "none" ? std::nullopt : r.tools;
+    if (in.tools && tool_syntax.kind == chat::ToolCallKind::kNone) {
+      // The template ignores tools: describe them in the system message (Hermes-style calls).
+      in.messages = chat::messages_with_tools_prompt(in.messages, *in.tools);
+      in.tools.reset();
+    }
     in.add_generation_prompt = true;
     in.bos_token = bos;
     in.eos_token = eos;
@@ -281,7 +289,7 @@ void Server::Impl::handle_generate(Endpoint ep, const httplib::Request& hreq, ht
   job->handle = sr.handle;
   job->gen = std::make_unique<Generation>(job->req, tok, new_id(ep == Endpoint::kChat ? "chatcmpl" : "cmpl"),
                                           opts.model_id, n_prompt, echo_text);
-  if (ep == Endpoint::kChat && r.tools && r.tool_choice != "none") job->gen->set_tool_parsing(tool_syntax, *r.tools);
+  if (ep == Endpoint::kChat && r.tools && r.tool_choice != "none") job->gen->set_tool_parsing(reply_syntax, *r.tools);
 
   if (!r.stream) {
     engine::Event ev;
