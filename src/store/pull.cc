@@ -486,6 +486,9 @@ Result<PullResult> pull(const std::string& name, const PullOptions& opts) {
   if (status == 401 || status == 404)
     return Error("repository " + ref->repo + " (revision " + opts.revision + ") not found at " + ep + " (HTTP " +
                  std::to_string(status) + "); check the name, or set HF_TOKEN for a private or gated repo");
+  if (status == 403)
+    return Error("access to " + ref->repo + " was refused at " + ep +
+                 " (HTTP 403): it is gated or private; accept its terms on the Hub and set HF_TOKEN");
   if (status != 200) return Error(ep + " answered HTTP " + std::to_string(status) + " for " + ref->repo);
   auto j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object() || !j.contains("siblings") || !j["siblings"].is_array())

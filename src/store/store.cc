@@ -122,7 +122,7 @@ std::string hf_home() {
   return env_or("HF_HOME", env_or("XDG_CACHE_HOME", home + "/.cache") + "/huggingface");
 }
 
-std::string hub_dir() { return env_or("HF_HUB_CACHE", hf_home() + "/hub"); }
+std::string hub_dir() { return env_or("HF_HUB_CACHE", env_or("HUGGINGFACE_HUB_CACHE", hf_home() + "/hub")); }
 
 std::vector<std::string> extra_dirs() {
   std::vector<std::string> out;

@@ -94,7 +94,7 @@ class Hub : public ::testing::Test {
   }
   static std::string env(const std::string& hf_home = "") {
     return "HF_HOME=" + shell_quote(hf_home.empty() ? (root_ / "hf").string() : hf_home) +
-           " HF_ENDPOINT=" + endpoint_ + " HF_TOKEN=test-token NURI_MODELS= ";
+           " HF_ENDPOINT=" + endpoint_ + " HF_TOKEN=test-token NURI_MODELS= HF_HUB_CACHE= HUGGINGFACE_HUB_CACHE= ";
   }
   // Runs nuri with the test's environment; stderr goes into err.
   static nuri::test::CmdResult nuri(const std::string& args, std::string* err = nullptr, const std::string& hf = "") {

@@ -124,6 +124,7 @@ class StoreTree : public ::testing::Test {
     fs::create_directories(root_);
     ::setenv("HF_HOME", (root_ / "hf").c_str(), 1);
     ::unsetenv("HF_HUB_CACHE");
+    ::unsetenv("HUGGINGFACE_HUB_CACHE");
     ::unsetenv("NURI_MODELS");
   }
   void TearDown() override { fs::remove_all(root_); }
