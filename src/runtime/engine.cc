@@ -257,7 +257,7 @@ void EngineImpl::admit(Queued q) {
   a->req = std::move(q.req);
   const auto& P = a->req.prompt;
   const int32_t n = a->req.n_choices;
-  // Free slots, least recently used first (their caches are the least likely to be wanted).
+  // Free slots, least recently used first (a free slot maps no KV; finished prompts live on as cached blocks).
   std::vector<int32_t> free;
   for (int32_t i = 0; i < static_cast<int32_t>(slots.size()); ++i)
     if (!slots[i].busy) free.push_back(i);

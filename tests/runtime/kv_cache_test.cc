@@ -178,7 +178,8 @@ TEST(KvCache, PrefixIndexReusesFullBlocksAndCopiesAPartialOne) {
   d.insert(d.end(), a.begin() + 16, a.begin() + 32);
   d.push_back(1);
   EXPECT_EQ(c->seq_attach_prefix(2, d.data(), 32), 0);
-  // A running sequence's computed rows are found too (the prompt ends inside its last block).
+  // A prompt ending inside a block: of the candidates (seq 1's private 8-row copy, the released
+  // 13-row block) the longest match is copied.
   c->seq_free(2);
   EXPECT_EQ(c->seq_attach_prefix(2, a.data(), 44), 44);
   EXPECT_TRUE(holds(*c, 2, 0, 44, 40));
