@@ -16,8 +16,12 @@
 // request maps the longest cached prefix of its prompt, from finished or running requests, and
 // only computes the rest.
 //
+// n > n_parallel: the request is queued as parts of at most n_parallel choices (one handle, the
+// choice indices and seeds of the whole request); each part is admitted when its slots are free,
+// and later parts map the prompt's cached blocks.
+//
 // Non-goals: HTTP, chat templates, tool calls (callers turn messages into prompt tokens);
-// preemption (a request holds its n slots until it ends).
+// preemption (a request part holds its slots until it ends).
 //
 // Invariants: events of one choice arrive in order, and each choice ends with exactly one `done`
 // event; `text` of the events of a choice, concatenated, is the choice's final text (stop strings
@@ -85,9 +89,11 @@ struct Event {
   int32_t n_generated = 0;      // tokens this choice generated (an end-of-generation token excluded)
 };
 
+constexpr int32_t kMaxChoices = 128;  // most choices per request (more than n_parallel queue as parts)
+
 struct Request {
   std::vector<int32_t> prompt;  // at least one token
-  int32_t n_choices = 1;        // independent samples sharing the prompt's KV
+  int32_t n_choices = 1;        // independent samples sharing the prompt's KV, 1..kMaxChoices
   int32_t max_tokens = -1;      // per choice; < 0: until the context is full
   sampling::SamplerParams sampling;  // choice i samples with seed + i
   std::vector<std::string> stop;     // generation ends before the first occurrence of any
@@ -122,6 +128,7 @@ class RequestHandle {
   std::atomic<int32_t> n_cached_{0};
   std::atomic<bool> cancelled_{false};
   std::atomic<bool> finished_{false};
+  std::atomic<int32_t> open_{0};  // choices without their done event, over every part
   std::function<void(const Event&)> on_event_;
   std::mutex mu_;
   std::condition_variable cv_;
@@ -137,7 +144,7 @@ struct EngineStats {
   uint64_t prompt_tokens_cached = 0;  // of which taken from the prefix cache
   uint64_t generated_tokens = 0;
   uint64_t steps = 0;               // batched forwards
-  int32_t queue_length = 0;         // waiting to be admitted
+  int32_t queue_length = 0;         // waiting to be admitted (request parts)
   int32_t requests_active = 0;      // admitted, not finished
   int32_t slots_total = 0;
   int32_t slots_busy = 0;
@@ -177,8 +184,9 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
 
   // Validates and queues a request. Refuses (never aborts): empty prompt, prompt (+ max_tokens)
-  // beyond n_ctx, n_choices outside [1, n_parallel], top_logprobs > 20, token ids out of range,
-  // a full queue, a shut-down engine.
+  // beyond n_ctx, n_choices outside [1, kMaxChoices], top_logprobs > 20, token ids out of range,
+  // a full queue, a shut-down engine. The parts of an n > n_parallel request count as one
+  // request against max_queue.
   SubmitResult submit(Request req);
   // Stops admitting work; cancels queued and active requests; joins the engine thread.
   void shutdown();

@@ -4,6 +4,7 @@
 // then prompt chunks up to n_batch), decode it over the cache's block tables, sample every
 // output, emit events, free the slots (and their blocks) of finished or cancelled requests.
 // n choices prefill the prompt once; the other choices fork its block table (no KV copied).
+// n > n_parallel: submit() queues parts of at most n_parallel choices under one handle.
 #include "nuri/engine.h"
 
 #include <algorithm>
@@ -72,7 +73,8 @@ struct ChoiceState {
 
 struct Active {
   std::shared_ptr<RequestHandle> h;
-  Request req;
+  Request req;              // n_choices: this part's
+  int32_t first_choice = 0; // index of this part's first choice in the whole request
   std::vector<ChoiceState> choices;
   int32_t n_past = 0;       // prompt tokens in the primary slot's sequence
   bool prefilling = true;
@@ -82,7 +84,9 @@ struct Active {
 
 struct Queued {
   std::shared_ptr<RequestHandle> h;
-  Request req;
+  Request req;              // n_choices: this part's
+  int32_t first_choice = 0;
+  bool last_part = true;    // a request waits while its last part is queued
 };
 
 }  // namespace
@@ -118,6 +122,14 @@ struct EngineImpl {
   void sample_choice(Active& a, ChoiceState& c, const float* row);
   void step();
   void publish();
+  // Requests waiting (mu held): a request counts once, however many of its parts wait.
+  int32_t waiting_requests() const {
+    int32_t n = 0;
+    for (const auto& q : queue) n += q.last_part ? 1 : 0;
+    return n;
+  }
+  // One choice of h got its done event: the last one finishes the request (mu not held).
+  void choice_done(RequestHandle& h, FinishReason why);
   int32_t free_slots() const {
     int32_t n = 0;
     for (const auto& s : slots) n += s.busy ? 0 : 1;
@@ -203,13 +215,14 @@ SubmitResult Engine::submit(Request req) {
     return refuse(SubmitCode::kInvalid, "this model's context is " + std::to_string(n_ctx) + " tokens, but " +
                                             std::to_string(P) + " prompt tokens + max_tokens " +
                                             std::to_string(req.max_tokens) + " exceed it");
-  if (req.n_choices < 1 || req.n_choices > impl_->params.n_parallel)
-    return refuse(SubmitCode::kInvalid, "n must be between 1 and " + std::to_string(impl_->params.n_parallel) +
-                                            " (the server's parallel slots), got " + std::to_string(req.n_choices));
+  if (req.n_choices < 1 || req.n_choices > kMaxChoices)
+    return refuse(SubmitCode::kInvalid, "n must be between 1 and " + std::to_string(kMaxChoices) + ", got " +
+                                            std::to_string(req.n_choices));
   if (req.top_logprobs > 20) return refuse(SubmitCode::kInvalid, "top_logprobs must be at most 20");
   auto h = std::make_shared<RequestHandle>();
   h->n_prompt_ = P;
   h->on_event_ = std::move(req.on_event);
+  h->open_.store(req.n_choices);
   {
     std::lock_guard lk(impl_->mu);
     if (impl_->stopping) {
@@ -220,16 +233,25 @@ SubmitResult Engine::submit(Request req) {
     }
     // max_queue counts requests waiting beyond the slots that are free right now.
     const int32_t free_now = impl_->st.slots_total - impl_->st.slots_busy;
-    if (static_cast<int32_t>(impl_->queue.size()) >= impl_->params.max_queue + std::max(0, free_now)) {
+    const int32_t waiting = impl_->waiting_requests();
+    if (waiting >= impl_->params.max_queue + std::max(0, free_now)) {
       ++impl_->st.requests_rejected;
       r.code = SubmitCode::kQueueFull;
-      r.message = "the server is busy (" + std::to_string(impl_->queue.size()) + " requests waiting); retry later";
+      r.message = "the server is busy (" + std::to_string(waiting) + " requests waiting); retry later";
       return r;
     }
     h->id_ = impl_->next_id++;
     ++impl_->st.requests_submitted;
-    impl_->queue.push_back({h, std::move(req)});
-    impl_->st.queue_length = static_cast<int32_t>(impl_->queue.size());
+    // Parts of at most n_parallel choices; the last one carries the moved request.
+    const int32_t n = req.n_choices, per = impl_->params.n_parallel;
+    for (int32_t first = 0; first < n; first += per) {
+      const int32_t k = std::min(per, n - first);
+      const bool last = first + k == n;
+      Queued q{h, last ? std::move(req) : req, first, last};
+      q.req.n_choices = k;
+      impl_->queue.push_back(std::move(q));
+    }
+    impl_->st.queue_length = impl_->waiting_requests();
   }
   impl_->cv.notify_all();
   r.handle = std::move(h);
@@ -239,7 +261,7 @@ SubmitResult Engine::submit(Request req) {
 EngineStats Engine::stats() const {
   std::lock_guard lk(impl_->mu);
   EngineStats s = impl_->st;
-  s.queue_length = static_cast<int32_t>(impl_->queue.size());
+  s.queue_length = impl_->waiting_requests();
   const auto now = Clock::now();
   const auto& rate = impl_->rate;
   s.tokens_per_second = 0;
@@ -255,6 +277,7 @@ void EngineImpl::admit(Queued q) {
   auto a = std::make_unique<Active>();
   a->h = std::move(q.h);
   a->req = std::move(q.req);
+  a->first_choice = q.first_choice;
   const auto& P = a->req.prompt;
   const int32_t n = a->req.n_choices;
   // Free slots, least recently used first (a free slot maps no KV; finished prompts live on as cached blocks).
@@ -283,7 +306,7 @@ void EngineImpl::admit(Queued q) {
     slots[c.slot].last_used = ++tick;
     ++st.slots_busy;  // mu is held: submit() sees the slot taken at once
     sampling::SamplerParams sp = a->req.sampling;
-    sp.seed += static_cast<uint64_t>(i) * 0x9E3779B97F4A7C15ull;
+    sp.seed += static_cast<uint64_t>(a->first_choice + i) * 0x9E3779B97F4A7C15ull;  // the request's choice index
     c.sampler = std::make_unique<sampling::Sampler>(n_vocab, sp);
     for (int32_t t : P) c.sampler->accept(t);
     c.text = std::make_unique<ChoiceText>(tok, a->req.stop, a->req.continuation);
@@ -302,18 +325,22 @@ void EngineImpl::finish_choice(Active& a, ChoiceState& c, FinishReason why, std:
   kv->seq_free(s.seq);  // full blocks stay cached (prefix index) until the pool needs them
   Event ev;
   ev.kind = Event::Kind::kDone;
-  ev.choice = static_cast<int32_t>(&c - a.choices.data());
+  ev.choice = a.first_choice + static_cast<int32_t>(&c - a.choices.data());
   ev.text = std::move(text);
   ev.finish = why;
   ev.error = std::move(error);
   ev.n_generated = c.n_gen;
-  if (--a.n_open == 0) {
-    a.h->finished_.store(true);
-    std::lock_guard lk(mu);
-    ++st.requests_finished;
-    if (why == FinishReason::kCancelled) ++st.requests_cancelled;
-  }
+  --a.n_open;
+  choice_done(*a.h, why);
   a.h->push(std::move(ev));
+}
+
+void EngineImpl::choice_done(RequestHandle& h, FinishReason why) {
+  if (h.open_.fetch_sub(1) != 1) return;
+  h.finished_.store(true);
+  std::lock_guard lk(mu);
+  ++st.requests_finished;
+  if (why == FinishReason::kCancelled) ++st.requests_cancelled;
 }
 
 void EngineImpl::fail_request(Active& a, const std::string& error) {
@@ -334,7 +361,7 @@ void EngineImpl::sample_choice(Active& a, ChoiceState& c, const float* row) {
   }
   Event ev;
   ev.kind = Event::Kind::kToken;
-  ev.choice = static_cast<int32_t>(&c - a.choices.data());
+  ev.choice = a.first_choice + static_cast<int32_t>(&c - a.choices.data());
   ev.token = t;
   ev.piece = tok.token_to_piece(t, /*render_special=*/false);
   bool stopped = false;
@@ -363,24 +390,31 @@ void EngineImpl::step() {
       for (auto& c : a->choices) finish_choice(*a, c, FinishReason::kCancelled, "");
   std::erase_if(active, [](const auto& a) { return a->n_open == 0; });
   {
-    std::lock_guard lk(mu);
-    for (auto it = queue.begin(); it != queue.end();) {
-      if (it->h->cancelled()) {
-        ++st.requests_finished;
-        ++st.requests_cancelled;
-        for (int32_t i = 0; i < it->req.n_choices; ++i) {
-          Event ev;
-          ev.kind = Event::Kind::kDone;
-          ev.choice = i;
-          ev.finish = FinishReason::kCancelled;
-          it->h->finished_.store(i + 1 == it->req.n_choices);
-          it->h->push(std::move(ev));
+    // Cancelled parts leave the queue; their choices end outside mu (choice_done takes it).
+    std::vector<Queued> gone;
+    {
+      std::lock_guard lk(mu);
+      for (auto it = queue.begin(); it != queue.end();) {
+        if (it->h->cancelled()) {
+          gone.push_back(std::move(*it));
+          it = queue.erase(it);
+        } else {
+          ++it;
         }
-        it = queue.erase(it);
-      } else {
-        ++it;
       }
     }
+    for (auto& q : gone)
+      for (int32_t i = 0; i < q.req.n_choices; ++i) {
+        Event ev;
+        ev.kind = Event::Kind::kDone;
+        ev.choice = q.first_choice + i;
+        ev.finish = FinishReason::kCancelled;
+        choice_done(*q.h, FinishReason::kCancelled);
+        q.h->push(std::move(ev));
+      }
+  }
+  {
+    std::lock_guard lk(mu);
     while (!queue.empty() && free_slots() >= queue.front().req.n_choices) {
       Queued q = std::move(queue.front());
       queue.pop_front();

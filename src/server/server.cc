@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "chat/tool_calls.h"
 #include "server/api.h"
+#include "server/conn_watch.h"
 #include "server/response.h"
 #include "server/ttc_ext.h"
 
@@ -241,11 +242,6 @@ void Server::Impl::handle_generate(Endpoint ep, const httplib::Request& hreq, ht
                                              " tokens (" + std::to_string(ids.size()) + " in the prompt, " +
                                              std::to_string(r.max_tokens) + " for the completion)",
                                     "invalid_request_error", "max_tokens", "context_length_exceeded"});
-  if (r.n > engine->n_parallel())
-    return send_error(res, ApiError{400, "'n' must be at most " + std::to_string(engine->n_parallel()) +
-                                             " (this server's --parallel slots), got " + std::to_string(r.n),
-                                    "invalid_request_error", "n", "invalid_value"});
-
   if (ttc_ext) {
     std::string body;
     if (!run_ttc_request(*engine, ep, r, ids, *ttc_ext, new_id(ep == Endpoint::kChat ? "chatcmpl" : "cmpl"), opts.model_id,
@@ -291,11 +287,20 @@ void Server::Impl::handle_generate(Endpoint ep, const httplib::Request& hreq, ht
                                           opts.model_id, n_prompt, echo_text);
   if (ep == Endpoint::kChat && r.tools && r.tool_choice != "none") job->gen->set_tool_parsing(reply_syntax, *r.tools);
 
+  // The client's socket: a client that goes away cancels its request (its slots are free at the
+  // engine's next step). Checked every ~10 ms while waiting.
+  const int fd = find_connection_fd(hreq.remote_addr, hreq.remote_port, hreq.local_addr, hreq.local_port);
   if (!r.stream) {
     engine::Event ev;
+    auto checked = std::chrono::steady_clock::now();
     while (!job->gen->all_done()) {
       if (stopping.load()) job->handle->cancel();
-      if (job->handle->next(&ev, 200ms)) job->gen->on_event(ev);
+      if (job->handle->next(&ev, 10ms)) job->gen->on_event(ev);
+      const auto now = std::chrono::steady_clock::now();
+      if (now - checked >= 10ms && !job->handle->cancelled()) {
+        checked = now;
+        if (peer_closed(fd)) job->handle->cancel();
+      }
     }
     std::string message;
     if (job->gen->any_error(&message))
@@ -308,15 +313,15 @@ void Server::Impl::handle_generate(Endpoint ep, const httplib::Request& hreq, ht
   res.set_header("X-Accel-Buffering", "no");
   res.set_chunked_content_provider(
       "text/event-stream",
-      [this, job](size_t, httplib::DataSink& sink) {
+      [this, job, fd](size_t, httplib::DataSink& sink) {
         engine::Event ev;
         while (true) {
           if (stopping.load()) {
             job->handle->cancel();
             return false;
           }
-          if (!job->handle->next(&ev, 100ms)) {
-            if (sink.is_writable && !sink.is_writable()) {
+          if (!job->handle->next(&ev, 20ms)) {
+            if ((sink.is_writable && !sink.is_writable()) || peer_closed(fd)) {
               job->handle->cancel();
               return false;
             }

@@ -182,6 +182,58 @@ TEST(Engine, ChoicesShareThePrompt) {
   EXPECT_TRUE(a.tokens[0] != a.tokens[1] || a.tokens[1] != a.tokens[2]);
 }
 
+// n > parallel: the extra choices queue as parts; choice i is seeded as choice i of one big
+// request (the first 4 of n=10 equal n=4 with the same seed), greedy choices all equal the
+// reference, and the slots never exceed the pool.
+TEST(Engine, MoreChoicesThanSlotsQueue) {
+  NURI_REQUIRE_SHARED();
+  auto e = make_engine(4);
+  Request g = greedy("Once upon a time", 12);
+  g.n_choices = 10;
+  Outcome og = run(*e, g);
+  const auto ref = reference_greedy(encode("Once upon a time"), 12);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(og.tokens[i], ref) << "choice " << i;
+  Request s = greedy("Once upon a time", 20);
+  s.sampling.temperature = 1.0f;
+  s.sampling.top_k = 0;
+  s.sampling.top_p = 1.0f;
+  s.sampling.min_p = 0;
+  s.sampling.seed = 5;
+  s.n_choices = 10;
+  Outcome ten = run(*e, s);
+  s.n_choices = 4;
+  Outcome four = run(*e, s);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(ten.tokens[i], four.tokens[i]) << "choice " << i;
+  int differ = 0;
+  for (int i = 4; i < 10; ++i) differ += ten.tokens[i] != ten.tokens[i % 4];
+  EXPECT_GE(differ, 3);  // the queued parts are new samples, not copies of the first part
+  // Cancelling while parts wait ends every choice once, as cancelled or finished.
+  Request longr = greedy("Once upon a time", -1);
+  longr.ignore_eos = true;
+  longr.n_choices = 9;
+  SubmitResult h = e->submit(longr);
+  ASSERT_EQ(h.code, SubmitCode::kOk);
+  Event ev;
+  while (h.handle->next(&ev, 10s) && ev.kind != Event::Kind::kToken) {
+  }
+  EXPECT_LE(e->stats().slots_busy, 4);
+  EXPECT_EQ(e->stats().queue_length, 1);  // one request waits, however many parts
+  h.handle->cancel();
+  std::vector<int> done(9, 0);
+  while (h.handle->next(&ev, 10s)) {
+    if (ev.kind == Event::Kind::kDone) ++done[ev.choice];
+    if (h.handle->finished()) break;
+  }
+  while (h.handle->next(&ev, 100ms))
+    if (ev.kind == Event::Kind::kDone) ++done[ev.choice];
+  EXPECT_EQ(done, std::vector<int>(9, 1));
+  wait_idle(*e);
+  EngineStats st = e->stats();
+  EXPECT_EQ(st.slots_busy, 0);
+  EXPECT_EQ(st.requests_cancelled, 1u);
+  EXPECT_EQ(st.requests_finished, st.requests_submitted);
+}
+
 TEST(Engine, StopStringsAcrossTokens) {
   NURI_REQUIRE_SHARED();
   auto e = make_engine(2);
@@ -297,7 +349,7 @@ TEST(Engine, Refusals) {
   Request overflow = greedy("Once upon a time", 61);
   EXPECT_EQ(e->submit(overflow).code, SubmitCode::kInvalid);
   Request too_many = greedy("hi", 4);
-  too_many.n_choices = 3;
+  too_many.n_choices = kMaxChoices + 1;
   EXPECT_EQ(e->submit(too_many).code, SubmitCode::kInvalid);
   Request lp = greedy("hi", 4);
   lp.top_logprobs = 21;

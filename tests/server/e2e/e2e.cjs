@@ -4,7 +4,8 @@
 // fallback) == `nuri run` on the hand-rendered prompt, chat streaming == non-streaming, n=3,
 // stop strings across tokens, seed reproducibility (also under concurrency), max_tokens/usage,
 // logprobs, prefix reuse, errors (400 BadRequestError, 401, 404, 503, malformed bodies),
-// mid-stream disconnect frees the slot, /metrics shows no leak, clean shutdown.
+// mid-stream disconnect frees the slot, /metrics shows no leak, clean shutdown; n=16 on 4 slots
+// returns 16 choices; a dropped non-streaming request frees its slots.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -103,6 +104,21 @@ async function main() {
     for await (const chunk of n3s) for (const c of chunk.choices) st3[c.index] += c.delta.content || '';
     check(JSON.stringify(st3) === JSON.stringify(texts), 'n=3 streaming with the same seed gives the same 3 texts', { st3, texts });
 
+    // --- n = 16 on 4 slots: the extra choices queue behind the first 4 (issue 18)
+    const n16g = await client.completions.create({ model: M, prompt, max_tokens: 32, temperature: 0, n: 16 });
+    check(n16g.choices.length === 16 && JSON.stringify(n16g.choices.map((c) => c.index).sort((a, b) => a - b)) === JSON.stringify([...Array(16).keys()]),
+      'n=16 with --parallel 4 returns choices 0..15', n16g.choices.map((c) => c.index));
+    check(n16g.choices.every((c) => c.text === runOut), 'n=16 greedy: every choice equals nuri run', n16g.choices.map((c) => c.text));
+    check(n16g.usage.completion_tokens === 16 * 32, 'n=16 usage counts 16 x 32 tokens', n16g.usage);
+    const n16 = await client.chat.completions.create({ model: M, messages, max_tokens: 16, temperature: 1.0, seed: 7, n: 16 });
+    const t16 = n16.choices.slice().sort((a, b) => a.index - b.index).map((c) => c.message.content);
+    check(JSON.stringify(t16.slice(0, 3)) === JSON.stringify(texts), 'n=16 sampled: choices 0..2 equal those of n=3 with the same seed', { t16, texts });
+    check(new Set(t16.slice(4)).size >= 2 && t16.slice(4).some((t) => !t16.slice(0, 4).includes(t)), 'n=16 sampled: the queued choices are new samples', t16);
+    const n16s = await client.chat.completions.create({ model: M, messages, max_tokens: 16, temperature: 1.0, seed: 7, n: 16, stream: true });
+    const st16 = Array(16).fill('');
+    for await (const chunk of n16s) for (const c of chunk.choices) st16[c.index] += c.delta.content || '';
+    check(JSON.stringify(st16) === JSON.stringify(t16), 'n=16 streaming gives the same 16 texts', { st16, t16 });
+
     // --- stop sequences (spanning tokens), string and list, streaming
     const stopA = await client.completions.create({ model: M, prompt, max_tokens: 32, temperature: 0, stop: 'little girl' });
     const expA = runOut.slice(0, runOut.indexOf('little girl'));
@@ -172,7 +188,7 @@ async function main() {
       }
     };
     await expect400('n = 0', { n: 0 }, 'n');
-    await expect400('n above the slots', { n: 5 }, 'n');
+    await expect400('n above 128', { n: 129 }, 'n');
     await expect400('temperature = 7', { temperature: 7 }, 'temperature');
     await expect400('max_tokens of the wrong type', { max_tokens: 'ten' }, 'max_tokens');
     await expect400('context overflow', { max_tokens: 100000 }, 'max_tokens');
@@ -251,6 +267,35 @@ async function main() {
     const ex = await lib.stopServer(srv);
     check(ex.code === 0 && ex.signal === null, 'server exits cleanly on SIGTERM', ex);
     if (lib.summary().failures) console.log('--- server log ---\n' + srv.log());
+  }
+
+  // --- a client that drops a NON-streaming request frees its slots (issue 18): a long request
+  // (4 choices x 6000 tokens) on a server with a large context; the client aborts once it runs.
+  const big = await lib.startServer(nuri, ['-m', model, '--parallel', '4', '-t', '1', '--ctx', '8192']);
+  try {
+    const c = new OpenAI({ baseURL: big.url + '/v1', apiKey: 'none', maxRetries: 0 });
+    const mB = await lib.metrics(big.url);
+    const ac = new AbortController();
+    const pending = c.completions.create({ model: M, prompt, max_tokens: 6000, temperature: 0.8, n: 4, ignore_eos: true }, { signal: ac.signal })
+      .then(() => 'finished', (e) => e.constructor.name);
+    const mRun = await lib.waitMetrics(big.url, (x) => x.nuri_slots_busy === 4 && x.nuri_completion_tokens_total > mB.nuri_completion_tokens_total + 8, 20000);
+    check(mRun.nuri_slots_busy === 4, 'non-streaming n=4 request holds 4 slots', mRun);
+    ac.abort();
+    const t0 = Date.now();
+    const outcome = await pending;
+    const mA = await lib.waitMetrics(big.url, (x) => x.nuri_slots_busy === 0, 10000);
+    const freedMs = Date.now() - t0;
+    const generated = mA.nuri_completion_tokens_total - mB.nuri_completion_tokens_total;
+    console.log(`  (dropped non-streaming request: slots free ${freedMs} ms after the abort, ${generated} of 24000 tokens generated)`);
+    check(outcome !== 'finished', 'the aborted request did not finish', outcome);
+    check(mA.nuri_slots_busy === 0 && mA.nuri_kv_blocks_used === 0 && mA.nuri_requests_cancelled_total === mB.nuri_requests_cancelled_total + 1,
+      'dropped non-streaming request: cancelled, slots and KV blocks free', mA);
+    check(freedMs < 2000 && generated < 20000, 'the slots were freed promptly (generation stopped early)', { freedMs, generated });
+    const again = await c.completions.create({ model: M, prompt, max_tokens: 32, temperature: 0 });
+    check(again.choices[0].text === runOut, 'the server serves again afterwards (greedy equals nuri run)', again.choices[0].text);
+  } finally {
+    const ex = await lib.stopServer(big);
+    check(ex.code === 0, 'large-context server exits cleanly', ex);
   }
 
   // --- 503 when the queue is full (a second server: 1 slot, no queue)
