@@ -1,5 +1,8 @@
 // nuri run -m FILE -p PROMPT [-n N] [--temp T --top-k K --top-p P --seed S] [--no-echo]
-// Streams the prompt and the generated text to stdout (nothing else); logs and speed to stderr.
+//   [--grammar F.gbnf | --json-schema F.json | --json]
+// Streams the prompt and the generated text to stdout (nothing else); logs, speed and the finish
+// reason ("stop": end-of-generation token or the grammar complete, "length": -n or the context)
+// to stderr. A grammar masks the sampler's candidates first; a bad grammar or schema exits 1.
 // With --strategy S --samples N [--adaptive] [--chat]: prints the answer a src/ttc strategy
 // chose (cmd_run_ttc.cc), with -v every candidate and the votes.
 #include <CLI/CLI.hpp>
@@ -7,6 +10,9 @@
 #include <string>
 
 #include "base/log.h"
+#include "base/mmap.h"
+#include "grammar/grammar.h"
+#include "grammar/json_schema.h"
 #include "base/timer.h"
 #include "cli_common.h"
 #include "run_ttc.h"
@@ -17,13 +23,55 @@
 
 namespace {
 
+// --grammar / --json-schema / --json -> a compiled grammar (null: none given). Prints the error.
+bool load_grammar(const std::string& gbnf_file, const std::string& schema_file, bool json_any,
+                  std::shared_ptr<const nuri::grammar::Grammar>* out) {
+  if (!gbnf_file.empty() + !schema_file.empty() + json_any > 1) {
+    std::fprintf(stderr, "nuri run: give at most one of --grammar, --json-schema and --json\n");
+    return false;
+  }
+  std::string gbnf, what;
+  if (json_any) {
+    gbnf = nuri::grammar::json_any_gbnf();
+    what = "--json";
+  } else if (!gbnf_file.empty() || !schema_file.empty()) {
+    const std::string& file = gbnf_file.empty() ? schema_file : gbnf_file;
+    what = (gbnf_file.empty() ? "--json-schema " : "--grammar ") + file;
+    auto text = nuri::read_file(file);
+    if (!text.ok()) {
+      std::fprintf(stderr, "nuri run: %s: %s\n", what.c_str(), text.error().c_str());
+      return false;
+    }
+    if (!schema_file.empty()) {
+      auto g = nuri::grammar::json_schema_to_gbnf(*text);
+      if (!g.ok()) {
+        std::fprintf(stderr, "nuri run: %s: %s\n", what.c_str(), g.error().c_str());
+        return false;
+      }
+      gbnf = std::move(*g);
+    } else {
+      gbnf = std::move(*text);
+    }
+  } else {
+    return true;
+  }
+  auto g = nuri::grammar::Grammar::parse(gbnf);
+  if (!g.ok()) {
+    std::fprintf(stderr, "nuri run: %s: %s\n", what.c_str(), g.error().c_str());
+    return false;
+  }
+  *out = std::move(*g);
+  return true;
+}
+
 int run_run(int argc, char** argv) {
   CLI::App app{"Generate text from a prompt. Deterministic (greedy) unless --temp > 0.", "nuri run"};
   std::string model_path, prompt;
   int n_predict = 128, n_ctx = 0, threads = 0;
   nuri::sampling::SamplerParams sp;
   sp.temperature = 0.f;
-  bool no_echo = false, verbose = false, reference = false;
+  bool no_echo = false, verbose = false, reference = false, json_any = false;
+  std::string grammar_file, schema_file;
   app.add_option("-m,--model", model_path, "GGUF file or Hugging Face directory (default: the built-in nuri-tiny model)");
   app.add_option("-p,--prompt", prompt, "prompt text (may be empty)");
   app.add_option("-n,--n-predict", n_predict, "tokens to generate (default 128)")->check(CLI::Range(0, 1 << 20));
@@ -36,6 +84,9 @@ int run_run(int argc, char** argv) {
   app.add_option("-c,--ctx", n_ctx, "context length (default: prompt + n, at most the model's)");
   app.add_option("-t,--threads", threads, "threads (default: physical cores)")->check(CLI::Range(0, 1024));
   app.add_flag("--no-echo", no_echo, "do not print the prompt");
+  app.add_option("--grammar", grammar_file, "constrain the output to a GBNF grammar (llama.cpp syntax, start rule root)");
+  app.add_option("--json-schema", schema_file, "constrain the output to JSON valid against this JSON Schema file");
+  app.add_flag("--json", json_any, "constrain the output to one JSON value");
   app.add_flag("--reference", reference, "use the f32 reference forward (slow; for checking)");
   app.add_flag("-v,--verbose", verbose, "more logs on stderr (with --strategy: every candidate and the votes)");
   // Test-time compute (src/ttc, cmd_run_ttc.cc): --strategy answers through the engine.
@@ -59,6 +110,12 @@ int run_run(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 1;
   }
   if (!verbose) nuri::log::set_level(nuri::log::Level::kWarn);
+  std::shared_ptr<const nuri::grammar::Grammar> grammar;
+  if (!load_grammar(grammar_file, schema_file, json_any, &grammar)) return 1;
+  if (grammar && (!ttc.strategy.empty() || ttc.chat)) {
+    std::fprintf(stderr, "nuri run: --grammar/--json-schema/--json do not combine with --strategy or --chat\n");
+    return 1;
+  }
   nuri::Timer load_timer;
   auto lm = nuri::cli::load_model_or_default("run", model_path);
   if (!lm) return 1;
@@ -105,6 +162,16 @@ int run_run(int argc, char** argv) {
   }
   nuri::sampling::Sampler sampler(cfg.n_vocab, sp);
   for (int32_t id : ids) sampler.accept(id);
+  std::unique_ptr<nuri::grammar::Matcher> matcher;
+  std::vector<uint32_t> mask;
+  if (grammar) {
+    nuri::Timer vocab_timer;
+    auto gv = nuri::grammar::Vocab::from_tokenizer(tok);
+    NURI_LOG_INFO("grammar: token trie of %d tokens in %.3f s", gv->n_vocab(), vocab_timer.seconds());
+    mask.assign(std::max(nuri::grammar::mask_words(cfg.n_vocab), nuri::grammar::mask_words(gv->n_vocab())), 0u);
+    matcher = std::make_unique<nuri::grammar::Matcher>(grammar, std::move(gv));
+  }
+  const char* finish = "length";
 
   std::vector<nuri::model::BatchToken> batch;
   for (size_t i = 0; i < ids.size(); ++i)
@@ -121,13 +188,37 @@ int run_run(int argc, char** argv) {
   int n_gen = 0;
   int32_t pos = static_cast<int32_t>(ids.size());
   while (n_gen < n_predict) {
-    const int32_t next = sampler.sample((*ctx)->logits(0));
+    const uint32_t* allowed = nullptr;
+    if (matcher) {
+      if (matcher->fill_mask(mask.data()) == 0) {
+        if (!matcher->is_complete()) {
+          std::fprintf(stderr, "\nnuri run: the grammar allows no token of this vocabulary here\n");
+          return 1;
+        }
+        finish = "stop";
+        break;
+      }
+      allowed = mask.data();
+    }
+    const int32_t next = sampler.sample((*ctx)->logits(0), allowed);
+    if (matcher && !matcher->accept(next)) {
+      std::fprintf(stderr, "\nnuri run: sampled token %d does not fit the grammar\n", next);
+      return 1;
+    }
     sampler.accept(next);
-    if (tok.is_eog(next)) break;
+    if (tok.is_eog(next)) {
+      finish = "stop";
+      break;
+    }
     std::string piece = stream.push(next);
     std::fwrite(piece.data(), 1, piece.size(), stdout);
     std::fflush(stdout);
-    if (++n_gen == n_predict) break;
+    ++n_gen;
+    if (matcher && matcher->is_complete() && !matcher->can_continue()) {
+      finish = "stop";
+      break;
+    }
+    if (n_gen == n_predict) break;
     if (pos >= cp.n_ctx) {
       std::fprintf(stderr, "\nnuri run: context full (%d tokens)\n", cp.n_ctx);
       break;
@@ -143,9 +234,9 @@ int run_run(int argc, char** argv) {
   std::fputc('\n', stdout);
   std::fflush(stdout);
   const double gen_s = gen_timer.seconds();
-  std::fprintf(stderr, "nuri: prompt %zu tokens in %.3f s (%.1f tok/s), generated %d tokens in %.3f s (%.1f tok/s), %d threads\n",
+  std::fprintf(stderr, "nuri: prompt %zu tokens in %.3f s (%.1f tok/s), generated %d tokens in %.3f s (%.1f tok/s), %d threads, finish %s\n",
                ids.size(), prefill_s, ids.size() / std::max(prefill_s, 1e-9), n_gen, gen_s,
-               n_gen / std::max(gen_s, 1e-9), (*ctx)->n_threads());
+               n_gen / std::max(gen_s, 1e-9), (*ctx)->n_threads(), finish);
   return 0;
 }
 

@@ -23,6 +23,9 @@
 // Non-goals: HTTP, chat templates, tool calls (callers turn messages into prompt tokens);
 // preemption (a request part holds its slots until it ends).
 //
+// Grammars: a request may carry a compiled grammar; the token trie of the vocabulary it needs
+// (grammar::Vocab) is built once, on the first such request, and shared by all of them.
+//
 // Invariants: events of one choice arrive in order, and each choice ends with exactly one `done`
 // event; `text` of the events of a choice, concatenated, is the choice's final text (stop strings
 // are never emitted, even when they span tokens); a request's slots are free in the step after it
@@ -48,6 +51,9 @@
 
 namespace nuri::model {
 class Model;
+}
+namespace nuri::grammar {
+class Grammar;
 }
 
 namespace nuri::engine {
@@ -100,6 +106,11 @@ struct Request {
   int32_t top_logprobs = -1;    // < 0: no logprobs; else logprob of the chosen token + this many
   bool ignore_eos = false;      // keep going past end-of-generation tokens
   bool continuation = false;    // text continues visible text (keep the first token's leading space)
+  // Optional structured output (grammar/grammar.h): every choice's tokens form a prefix of a
+  // sentence of the grammar (the mask comes first in the sampler chain); an end-of-generation
+  // token is allowed only when the text is complete, and a choice ends with kStop as soon as its
+  // text is complete and nothing more may follow. ignore_eos does not apply.
+  std::shared_ptr<const grammar::Grammar> grammar;
   // Optional: receive events on the engine thread instead of the handle's queue. Must be quick
   // and must not call back into the engine except RequestHandle::cancel().
   std::function<void(const Event&)> on_event;

@@ -5,6 +5,8 @@
 // output, emit events, free the slots (and their blocks) of finished or cancelled requests.
 // n choices prefill the prompt once; the other choices fork its block table (no KV copied).
 // n > n_parallel: submit() queues parts of at most n_parallel choices under one handle.
+// A request with a grammar gives each choice a grammar::Matcher: its mask goes into the sampler
+// first, and the choice ends when the grammar is complete.
 #include "nuri/engine.h"
 
 #include <algorithm>
@@ -13,6 +15,7 @@
 
 #include "base/check.h"
 #include "base/log.h"
+#include "grammar/grammar.h"
 #include "model/context.h"
 #include "runtime/choice_text.h"
 #include "runtime/kv_cache.h"
@@ -65,6 +68,8 @@ struct ChoiceState {
   int32_t slot = -1;
   std::unique_ptr<sampling::Sampler> sampler;
   std::unique_ptr<ChoiceText> text;
+  std::unique_ptr<grammar::Matcher> matcher;  // requests with a grammar
+  std::vector<uint32_t> mask;                 // [mask_words(n_vocab)] allowed tokens, reused each step
   int32_t last_token = -1;  // sampled, to be fed in the next step
   int32_t n_gen = 0;
   int32_t out = -1;         // logits row of this step
@@ -98,6 +103,15 @@ struct EngineImpl {
   std::unique_ptr<model::Context> ctx;
   std::unique_ptr<runtime::KvCache> kv;  // paged, prefix-shared; the context has no KV of its own
   int32_t n_vocab = 0;
+
+  // Token trie for grammar masks: built by the first submit() with a grammar (vocab_mu).
+  std::mutex vocab_mu;
+  std::shared_ptr<const grammar::Vocab> grammar_vocab;
+  std::shared_ptr<const grammar::Vocab> vocab_for_grammar() {
+    std::lock_guard lk(vocab_mu);
+    if (!grammar_vocab) grammar_vocab = grammar::Vocab::from_tokenizer(tok);
+    return grammar_vocab;
+  }
 
   // Shared with submitters (mu).
   mutable std::mutex mu;
@@ -219,6 +233,7 @@ SubmitResult Engine::submit(Request req) {
     return refuse(SubmitCode::kInvalid, "n must be between 1 and " + std::to_string(kMaxChoices) + ", got " +
                                             std::to_string(req.n_choices));
   if (req.top_logprobs > 20) return refuse(SubmitCode::kInvalid, "top_logprobs must be at most 20");
+  if (req.grammar) impl_->vocab_for_grammar();  // built here, not on the engine thread
   auto h = std::make_shared<RequestHandle>();
   h->n_prompt_ = P;
   h->on_event_ = std::move(req.on_event);
@@ -310,6 +325,11 @@ void EngineImpl::admit(Queued q) {
     c.sampler = std::make_unique<sampling::Sampler>(n_vocab, sp);
     for (int32_t t : P) c.sampler->accept(t);
     c.text = std::make_unique<ChoiceText>(tok, a->req.stop, a->req.continuation);
+    if (a->req.grammar) {
+      const auto& gv = grammar_vocab;  // set by submit() before the request was queued
+      c.matcher = std::make_unique<grammar::Matcher>(a->req.grammar, gv);
+      c.mask.assign(std::max(grammar::mask_words(n_vocab), grammar::mask_words(gv->n_vocab())), 0u);
+    }
   }
   st.prompt_tokens += P.size();
   st.prompt_tokens_cached += reuse;
@@ -348,9 +368,23 @@ void EngineImpl::fail_request(Active& a, const std::string& error) {
 }
 
 void EngineImpl::sample_choice(Active& a, ChoiceState& c, const float* row) {
-  const int32_t t = c.sampler->sample(row);
+  const uint32_t* allowed = nullptr;
+  if (c.matcher) {
+    // Tokens past the vocabulary's pieces (a padded embedding) stay 0 in the mask.
+    if (c.matcher->fill_mask(c.mask.data()) == 0) {
+      if (c.matcher->is_complete()) finish_choice(a, c, FinishReason::kStop, c.text->finish());
+      else finish_choice(a, c, FinishReason::kError, c.text->finish(), "the grammar allows no token of this vocabulary here");
+      return;
+    }
+    allowed = c.mask.data();
+  }
+  const int32_t t = c.sampler->sample(row, allowed);
+  if (c.matcher && (t < 0 || !c.matcher->accept(t))) {
+    finish_choice(a, c, FinishReason::kError, c.text->finish(), "the sampled token does not fit the grammar");
+    return;
+  }
   c.sampler->accept(t);
-  if (tok.is_eog(t) && !a.req.ignore_eos) {
+  if (tok.is_eog(t) && (!a.req.ignore_eos || c.matcher)) {
     finish_choice(a, c, FinishReason::kStop, c.text->finish());
     return;
   }
@@ -374,6 +408,8 @@ void EngineImpl::sample_choice(Active& a, ChoiceState& c, const float* row) {
   a.h->push(std::move(ev));
   if (stopped) {
     finish_choice(a, c, FinishReason::kStop, "");
+  } else if (c.matcher && c.matcher->is_complete() && !c.matcher->can_continue()) {
+    finish_choice(a, c, FinishReason::kStop, c.text->finish());  // the grammar's sentence is done
   } else if (a.req.max_tokens >= 0 && c.n_gen >= a.req.max_tokens) {
     finish_choice(a, c, FinishReason::kLength, c.text->finish());
   } else if (kv->seq_len(slots[c.slot].seq) >= params.n_ctx) {

@@ -203,7 +203,7 @@ void Sampler::min_p() {
   n_cand_ = keep;
 }
 
-int32_t Sampler::sample(const float* logits) {
+int32_t Sampler::sample(const float* logits, const uint32_t* allowed) {
   for (int32_t i = 0; i < n_vocab_; ++i) {
     cand_[i].id = i;
     cand_[i].logit = any_bias_ ? logits[i] + bias_[i] : logits[i];
@@ -211,7 +211,22 @@ int32_t Sampler::sample(const float* logits) {
   }
   n_cand_ = static_cast<size_t>(n_vocab_);
   sorted_ = false;
-  apply_penalties();
+  apply_penalties();  // indexes cand_ by id: before the mask compacts it
+  if (allowed) {
+    size_t keep = 0;
+    const int32_t n_words = (n_vocab_ + 31) / 32;
+    for (int32_t w = 0; w < n_words; ++w) {  // stable: id order; a grammar usually allows few words
+      uint32_t bits = allowed[w];
+      if (w == n_words - 1 && (n_vocab_ & 31)) bits &= (1u << (n_vocab_ & 31)) - 1;
+      while (bits) {
+        const int32_t i = w * 32 + __builtin_ctz(bits);
+        bits &= bits - 1;
+        cand_[keep++] = cand_[i];
+      }
+    }
+    n_cand_ = keep;
+    if (keep == 0) return -1;
+  }
 
   if (params_.temperature <= 0.f) {
     size_t best = 0;

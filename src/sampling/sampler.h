@@ -3,7 +3,9 @@
 //   min-p -> temperature -> softmax -> seeded draw; greedy (argmax, ties to the lowest id) when
 //   temperature <= 0. Filters see probabilities at temperature 1 (temperature only reshapes the
 //   final draw), as in llama.cpp's default chain.
-// Non-goals: grammar constraints (grammar/ masks logits before sample()), DRY/XTC/mirostat.
+//   An optional allowed-token bitmask (a grammar's, see grammar/grammar.h) comes first in the
+//   chain: tokens outside it are dropped before penalties' survivors reach any filter.
+// Non-goals: building grammar masks (grammar/), DRY/XTC/mirostat.
 // Invariants: no allocation per token (buffers sized for n_vocab at construction); the same seed,
 //   params, logits and accepted tokens give the same tokens on every platform (own RNG, own
 //   uniform conversion, deterministic tie-breaking by token id).
@@ -54,7 +56,9 @@ class Sampler {
 
   // Picks the next token from logits[n_vocab]. Does not record it: call accept() for the token
   // actually appended (sampled, forced or from the prompt) so penalties see it.
-  int32_t sample(const float* logits);
+  // allowed: optional bitmask (bit id % 32 of word id / 32 set = may be picked), applied before
+  // every other step; -1 when it allows no token.
+  int32_t sample(const float* logits, const uint32_t* allowed = nullptr);
   void accept(int32_t token);
   // Forgets the accepted tokens and restarts the RNG from the seed.
   void reset();

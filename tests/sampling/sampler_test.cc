@@ -247,5 +247,39 @@ TEST(Sampler, LargeVocabularyWithoutFilters) {
   EXPECT_NEAR(sum / 2000, (n - 1) / 2.0, n * 0.03);
 }
 
+TEST(Sampler, AllowedMaskComesBeforeEveryFilter) {
+  // 70 tokens (three mask words, the last partial): only 3, 40 and 65 are allowed.
+  const int32_t n = 70;
+  std::vector<uint32_t> mask(3, 0);
+  for (int32_t id : {3, 40, 65}) mask[id >> 5] |= 1u << (id & 31);
+  mask[2] |= 0xffffff00u;  // bits past n_vocab are ignored
+  std::vector<float> logits(n, 5.f);
+  logits[3] = 0.f;
+  logits[40] = 1.f;
+  logits[65] = std::log(2.f) + 1.f;  // p(65) = 2 p(40) among the allowed
+  // Greedy: the best allowed token, not the best overall.
+  Sampler g(n, plain(0.f));
+  EXPECT_EQ(g.sample(logits.data(), mask.data()), 65);
+  // top-k 1 keeps the best allowed token (the filter sees only the allowed ones).
+  SamplerParams k = plain();
+  k.top_k = 1;
+  Sampler sk(n, k);
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(sk.sample(logits.data(), mask.data()), 65);
+  // Frequencies renormalised over the allowed set: e^0 : e^1 : 2e^1.
+  Sampler s(n, plain());
+  std::vector<int> counts(n, 0);
+  const int draws = 60000;
+  for (int i = 0; i < draws; ++i) ++counts[s.sample(logits.data(), mask.data())];
+  const double z = 1 + std::exp(1.0) * 3;
+  EXPECT_NEAR(counts[3] / double(draws), 1 / z, 0.01);
+  EXPECT_NEAR(counts[40] / double(draws), std::exp(1.0) / z, 0.01);
+  EXPECT_NEAR(counts[65] / double(draws), 2 * std::exp(1.0) / z, 0.01);
+  EXPECT_EQ(counts[3] + counts[40] + counts[65], draws);
+  // Nothing allowed: -1.
+  std::vector<uint32_t> none(3, 0);
+  EXPECT_EQ(s.sample(logits.data(), none.data()), -1);
+  EXPECT_EQ(g.sample(logits.data(), none.data()), -1);
+}
+
 }  // namespace
 }  // namespace nuri::sampling

@@ -1,13 +1,16 @@
 // The continuous-batching engine (include/nuri/engine.h) on a real model (stories260K):
 // greedy through the engine equals the llama.cpp golden and a plain single-sequence loop, also
 // when many requests run batched together; n choices; stop strings across tokens; prefix reuse;
-// cancellation; queue limits; refusals; shutdown with work in flight.
+// cancellation; queue limits; refusals; shutdown with work in flight; grammar-constrained
+// choices (checked with std::regex).
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <thread>
 
+#include "grammar/grammar.h"
 #include "model/context.h"
 #include "nuri/engine.h"
 #include "runtime/choice_text.h"
@@ -401,6 +404,43 @@ TEST(Engine, Logprobs) {
     ++n;
   }
   EXPECT_EQ(n, 6);
+}
+
+TEST(Engine, GrammarConstrainsEveryChoice) {
+  NURI_REQUIRE_SHARED();
+  auto g = grammar::Grammar::parse(R"(root ::= ("yes" | "no" | [0-9]{1,3}) ", " [a-z]{2,5} ".")");
+  ASSERT_TRUE(g.ok()) << g.error();
+  auto e = make_engine(4);
+  const std::regex want("(yes|no|[0-9]{1,3}), [a-z]{2,5}\\.");
+  for (uint64_t seed : {1u, 2u, 3u}) {
+    Request r;
+    r.prompt = encode("Once upon a time");
+    r.n_choices = 4;
+    r.max_tokens = 64;
+    r.sampling.temperature = 1.0f;
+    r.sampling.top_k = 0;
+    r.sampling.top_p = 1.0f;
+    r.sampling.min_p = 0.0f;
+    r.sampling.seed = seed;
+    r.ignore_eos = true;  // does not apply under a grammar
+    r.grammar = *g;
+    Outcome o = run(*e, r);
+    for (int i = 0; i < 4; ++i) {
+      EXPECT_TRUE(std::regex_match(o.text[i], want)) << "seed " << seed << " choice " << i << ": '" << o.text[i] << "'";
+      // The sentence ends with '.', after which nothing may follow: the choice stops there.
+      EXPECT_EQ(o.finish[i], FinishReason::kStop) << o.text[i];
+    }
+  }
+  // Greedy under a grammar is the best allowed token at each step, also with other requests
+  // (without a grammar) in the same batch.
+  Request free_run = greedy("Once upon a time", 12);
+  SubmitResult other = e->submit(free_run);
+  Request r = greedy("Once upon a time", 64);
+  r.grammar = *g;
+  Outcome o = run(*e, r);
+  EXPECT_TRUE(std::regex_match(o.text[0], want)) << o.text[0];
+  Outcome o2 = collect(other.handle, 1);
+  EXPECT_EQ(o2.tokens[0], reference_greedy(encode("Once upon a time"), 12));
 }
 
 }  // namespace
