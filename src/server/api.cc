@@ -268,6 +268,48 @@ bool parse_tools(Checker& c, ApiRequest* out) {
   return true;
 }
 
+// response_format and the `grammar` extension.
+bool parse_structured(Checker& c, ApiRequest* out) {
+  if (const json* g = c.get("grammar")) {
+    if (!g->is_string()) return c.fail("grammar", "'grammar' must be a string of GBNF rules");
+    out->grammar = g->get<std::string>();
+  }
+  if (const json* rf = c.get("response_format")) {
+    const char* shape = "'response_format' must be {\"type\": \"text\"}, {\"type\": \"json_object\"} or "
+                        "{\"type\": \"json_schema\", \"json_schema\": {\"name\": ..., \"schema\": {...}}}";
+    if (!rf->is_object() || !rf->contains("type") || !(*rf)["type"].is_string()) return c.fail("response_format", shape);
+    const std::string type = (*rf)["type"].get<std::string>();
+    if (type == "json_schema") {
+      auto js = rf->find("json_schema");
+      if (js == rf->end() || !js->is_object()) return c.fail("response_format", shape);
+      auto sc = js->find("schema");
+      if (sc == js->end() || !(sc->is_object() || sc->is_boolean()))
+        return c.fail("response_format", "'response_format.json_schema.schema' must be a JSON Schema object");
+      auto strict = js->find("strict");
+      if (strict != js->end() && !strict->is_null() && !strict->is_boolean())
+        return c.fail("response_format", "'response_format.json_schema.strict' must be a boolean");
+      out->json_schema = *sc;
+    } else if (type == "json_object") {
+      auto sc = rf->find("schema");  // llama.cpp's extension
+      if (sc != rf->end() && !sc->is_null()) {
+        if (!(sc->is_object() || sc->is_boolean())) return c.fail("response_format", "'response_format.schema' must be a JSON Schema object");
+        out->json_schema = *sc;
+      }
+    } else if (type != "text") {
+      return c.fail("response_format", shape);
+    }
+    out->response_format = type;
+  }
+  if (!out->grammar.empty() && out->response_format != "text")
+    return c.fail("grammar", "give either 'grammar' or a JSON 'response_format', not both");
+  const bool forced_calls = out->tool_choice == "required" || out->tool_choice == "function";
+  if (forced_calls && (!out->grammar.empty() || out->response_format != "text"))
+    return c.fail(out->grammar.empty() ? "response_format" : "grammar",
+                  "tool_choice \"" + out->tool_choice + "\" constrains the output to tool calls; it does not combine with '" +
+                      (out->grammar.empty() ? "response_format" : "grammar") + "'");
+  return true;
+}
+
 }  // namespace
 
 bool parse_request(Endpoint ep, std::string_view body, ApiRequest* out, ApiError* err) {
@@ -298,9 +340,11 @@ bool parse_request(Endpoint ep, std::string_view body, ApiRequest* out, ApiError
         if (!t->empty()) out->tools = *t;
       }
       if (!parse_tools(c, out)) return false;
+      if (!parse_structured(c, out)) return false;
     } else {
       if (!parse_prompt(c, c.get("prompt"), out)) return false;
       c.boolean("echo", &out->echo);
+      if (!parse_structured(c, out)) return false;
     }
     // max_completion_tokens wins over the deprecated max_tokens.
     c.integer("max_tokens", &out->max_tokens, 1, 1 << 30);

@@ -44,6 +44,13 @@ struct ApiRequest {
   std::string tool_choice = "auto";
   std::string tool_choice_name;
   bool parallel_tool_calls = true;
+  // Structured output: response_format {"type": "json_object"} (any JSON value; an optional
+  // "schema" as llama.cpp accepts) or {"type": "json_schema", "json_schema": {"schema": ...}},
+  // or the `grammar` extension (GBNF text). At most one of them; none with tool_choice
+  // "required"/named (that output is the tool-call grammar). Compiled by structured.h.
+  std::string response_format = "text";  // "text", "json_object", "json_schema"
+  std::optional<nlohmann::ordered_json> json_schema;
+  std::string grammar;
   // Completion: the prompt as text, or as token ids.
   std::string prompt;
   std::vector<int32_t> prompt_tokens;

@@ -159,7 +159,8 @@ std::string Generation::final_body() const {
       for (const auto& [k, v] : fields.items()) msg[k] = v;
       ch["message"] = std::move(msg);
       ch["logprobs"] = req_.top_logprobs >= 0 ? json{{"content", c.lp_content}} : json(nullptr);
-      if (!p.tool_calls.empty() && c.finish != FinishReason::kError) finish = "tool_calls";
+      // Cut by max_tokens or the context: "length" even with complete calls before the cut.
+      if (!p.tool_calls.empty() && c.finish == FinishReason::kStop) finish = "tool_calls";
     } else if (req_.endpoint == Endpoint::kChat) {
       ch["message"] = {{"role", "assistant"}, {"content", c.text}};
       ch["logprobs"] = req_.top_logprobs >= 0 ? json{{"content", c.lp_content}} : json(nullptr);
@@ -313,7 +314,7 @@ std::string Generation::tool_sse(const Event& ev, Choice& c) {
     }
   }
   if (!c.started) chunk(json{{"content", ""}}, nullptr);
-  chunk(json::object(), p.tool_calls.empty() ? json(finish_name(ev.finish)) : json("tool_calls"));
+  chunk(json::object(), !p.tool_calls.empty() && ev.finish == FinishReason::kStop ? json("tool_calls") : json(finish_name(ev.finish)));
   return out;
 }
 

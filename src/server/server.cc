@@ -15,6 +15,7 @@
 #include "server/api.h"
 #include "server/conn_watch.h"
 #include "server/response.h"
+#include "server/structured.h"
 #include "server/ttc_ext.h"
 
 namespace nuri::server {
@@ -242,7 +243,13 @@ void Server::Impl::handle_generate(Endpoint ep, const httplib::Request& hreq, ht
                                              " tokens (" + std::to_string(ids.size()) + " in the prompt, " +
                                              std::to_string(r.max_tokens) + " for the completion)",
                                     "invalid_request_error", "max_tokens", "context_length_exceeded"});
+  std::shared_ptr<const grammar::Grammar> grammar;
+  if (!build_request_grammar(r, reply_syntax, &grammar, &err)) return send_error(res, err);
   if (ttc_ext) {
+    if (grammar)
+      return send_error(res, ApiError{400, "the \"nuri\" strategy extension does not combine with 'grammar', a JSON "
+                                           "'response_format' or a forced tool_choice",
+                                      "invalid_request_error", "nuri", "invalid_value"});
     std::string body;
     if (!run_ttc_request(*engine, ep, r, ids, *ttc_ext, new_id(ep == Endpoint::kChat ? "chatcmpl" : "cmpl"), opts.model_id,
                          &body, &err))
@@ -258,6 +265,7 @@ void Server::Impl::handle_generate(Endpoint ep, const httplib::Request& hreq, ht
   er.top_logprobs = r.top_logprobs;
   er.ignore_eos = r.ignore_eos;
   er.continuation = r.echo;
+  er.grammar = std::move(grammar);
   sampling::SamplerParams& sp = er.sampling;
   sp.temperature = r.temperature;
   sp.top_k = r.top_k;

@@ -306,3 +306,115 @@ TEST(ServerApi, BadTools) {
 
 }  // namespace
 }  // namespace nuri::server
+
+// Structured output: response_format / grammar parsing (api.cc) and the request grammar
+// (structured.cc): the compiled grammar accepts what the request asks for and nothing else,
+// and bad input is a 400 naming the field and the problem.
+#include "grammar/grammar.h"
+#include "server/structured.h"
+
+namespace nuri::server {
+namespace {
+
+std::shared_ptr<const grammar::Grammar> grammar_of(const std::string& body, Endpoint ep = Endpoint::kChat) {
+  ApiRequest r = parse_ok(ep, body);
+  std::shared_ptr<const grammar::Grammar> g;
+  ApiError e;
+  EXPECT_TRUE(build_request_grammar(r, chat::fallback_tool_call_syntax(), &g, &e)) << body << " -> " << e.message;
+  return g;
+}
+
+ApiError grammar_err(const std::string& body) {
+  ApiRequest r;
+  ApiError e;
+  if (!parse_request(Endpoint::kChat, body, &r, &e)) return e;
+  std::shared_ptr<const grammar::Grammar> g;
+  EXPECT_FALSE(build_request_grammar(r, chat::fallback_tool_call_syntax(), &g, &e)) << body;
+  EXPECT_EQ(e.status, 400);
+  return e;
+}
+
+// Whether the grammar accepts exactly `text` (bytes), with no vocabulary involved.
+bool accepts(const std::shared_ptr<const grammar::Grammar>& g, const std::string& text) {
+  auto vocab = grammar::Vocab::build({"x"}, {});
+  grammar::Matcher m(g, vocab);
+  return m.accept_bytes(text) && m.is_complete();
+}
+
+std::string chat_with(const std::string& extra) { return std::string("{") + kMsgs + "," + extra + "}"; }
+
+TEST(ServerStructured, ResponseFormatAndGrammar) {
+  EXPECT_EQ(grammar_of(std::string("{") + kMsgs + "}"), nullptr);
+  EXPECT_EQ(grammar_of(chat_with(R"("response_format":{"type":"text"})")), nullptr);
+  auto any = grammar_of(chat_with(R"("response_format":{"type":"json_object"})"));
+  ASSERT_NE(any, nullptr);
+  EXPECT_TRUE(accepts(any, R"({"a": [1, true, null, "x"]})"));
+  EXPECT_FALSE(accepts(any, R"({"a": )"));
+  auto js = grammar_of(chat_with(R"("response_format":{"type":"json_schema","json_schema":{"name":"n","strict":true,
+      "schema":{"type":"object","properties":{"n":{"type":"integer","minimum":1,"maximum":9}},"required":["n"],
+      "additionalProperties":false}}})"));
+  ASSERT_NE(js, nullptr);
+  EXPECT_TRUE(accepts(js, R"({"n": 7})"));
+  EXPECT_FALSE(accepts(js, R"({"n": 10})"));
+  EXPECT_FALSE(accepts(js, R"({"m": 7})"));
+  auto ext = grammar_of(chat_with(R"("grammar":"root ::= \"yes\" | \"no\"")"));
+  ASSERT_NE(ext, nullptr);
+  EXPECT_TRUE(accepts(ext, "yes"));
+  EXPECT_FALSE(accepts(ext, "maybe"));
+  // Completions take them too.
+  auto comp = grammar_of(R"({"prompt":"p","response_format":{"type":"json_object","schema":{"type":"boolean"}}})",
+                         Endpoint::kCompletion);
+  ASSERT_NE(comp, nullptr);
+  EXPECT_TRUE(accepts(comp, "false"));
+  EXPECT_FALSE(accepts(comp, "1"));
+}
+
+TEST(ServerStructured, ForcedToolCallsUseTheFamilySyntax) {
+  const std::string tools = std::string("\"tools\":[") + kTool + "]";
+  auto req = grammar_of(chat_with(tools + R"(,"tool_choice":"required")"));
+  ASSERT_NE(req, nullptr);
+  EXPECT_TRUE(accepts(req, "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}\n</tool_call>"));
+  EXPECT_FALSE(accepts(req, "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {}}\n</tool_call>"));  // city is required
+  EXPECT_FALSE(accepts(req, "It is sunny."));
+  // auto and none: no constraint.
+  EXPECT_EQ(grammar_of(chat_with(tools)), nullptr);
+  EXPECT_EQ(grammar_of(chat_with(tools + R"(,"tool_choice":"none")")), nullptr);
+  // Named: only that function.
+  const std::string two = std::string("\"tools\":[") + kTool +
+                          R"(,{"type":"function","function":{"name":"noop","parameters":{"type":"object","properties":{}}}}])";
+  auto named = grammar_of(chat_with(two + R"(,"tool_choice":{"type":"function","function":{"name":"noop"}})"));
+  ASSERT_NE(named, nullptr);
+  EXPECT_TRUE(accepts(named, "<tool_call>\n{\"name\": \"noop\", \"arguments\": {}}\n</tool_call>"));
+  EXPECT_FALSE(accepts(named, "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Oslo\"}}\n</tool_call>"));
+}
+
+TEST(ServerStructured, BadInputNamesTheProblem) {
+  ApiError e = grammar_err(chat_with(R"("grammar":"root ::= \"a\" (")"));
+  EXPECT_EQ(e.param, "grammar");
+  EXPECT_NE(e.message.find("line 1, column"), std::string::npos) << e.message;
+  e = grammar_err(chat_with(R"("grammar":"root ::= root \"a\"")"));
+  EXPECT_NE(e.message.find("left recursion"), std::string::npos) << e.message;
+  e = grammar_err(chat_with(R"("response_format":{"type":"json_schema","json_schema":{"schema":{"type":"object","minProperties":2}}})"));
+  EXPECT_EQ(e.param, "response_format");
+  EXPECT_NE(e.message.find("unsupported keyword 'minProperties'"), std::string::npos) << e.message;
+  e = grammar_err(chat_with(R"("response_format":{"type":"json_schema"})"));
+  EXPECT_EQ(e.param, "response_format");
+  e = grammar_err(chat_with(R"("response_format":{"type":"xml"})"));
+  EXPECT_EQ(e.param, "response_format");
+  e = grammar_err(chat_with(R"("grammar":"root ::= \"a\"","response_format":{"type":"json_object"})"));
+  EXPECT_EQ(e.param, "grammar");
+  // A tool whose parameters use an unsupported keyword, or a type that does not exist.
+  e = grammar_err(chat_with(R"("tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object",
+      "properties":{"x":{"type":"string","contentEncoding":"base64"}}}}}],"tool_choice":"required")"));
+  EXPECT_EQ(e.param, "tools");
+  EXPECT_NE(e.message.find("contentEncoding"), std::string::npos) << e.message;
+  EXPECT_NE(e.message.find("'f'"), std::string::npos) << e.message;
+  e = grammar_err(chat_with(R"("tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object",
+      "properties":{"x":{"type":"strnig"}}}}}],"tool_choice":"required")"));
+  EXPECT_NE(e.message.find("strnig"), std::string::npos) << e.message;
+  e = grammar_err(chat_with(std::string("\"tools\":[") + kTool + R"(],"tool_choice":"required","response_format":{"type":"json_object"})"));
+  EXPECT_EQ(e.param, "response_format");
+}
+
+}  // namespace
+}  // namespace nuri::server
