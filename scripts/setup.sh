@@ -18,6 +18,7 @@ PKGS=(
   libseccomp-dev        # sandbox: seccomp filters for generated code
   clang libclang-rt-14-dev   # libFuzzer and sanitizer runtimes
   python3 python3-numpy python3-jinja2   # tooling only: reference checks, data generation
+  python3-jsonschema    # tests: independent validator of structured output (grammar fuzz, server e2e)
 )
 
 missing=()
