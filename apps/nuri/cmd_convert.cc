@@ -8,6 +8,7 @@
 #include "io/gguf.h"
 #include "io/safetensors.h"
 #include "model/gen.h"
+#include "tokenizer/tokenizer.h"
 
 namespace {
 
@@ -69,7 +70,6 @@ nuri::Result<KV> tokenizer_kv_from_hf(const std::string& dir, const std::string&
       if (tokens[i] == t) return static_cast<int64_t>(i);
     return -1;
   };
-  bool add_bos = false;
   auto cfg = nuri::io::read_json_file(dir + "/tokenizer_config.json");
   if (cfg.ok()) {
     auto tok_text = [&](const char* key) -> std::string {
@@ -85,12 +85,15 @@ nuri::Result<KV> tokenizer_kv_from_hf(const std::string& dir, const std::string&
       kv.emplace_back("tokenizer.ggml.eos_token_id", GgufValue::u32(static_cast<uint32_t>(id_of(e))));
     if (auto p = tok_text("pad_token"); !p.empty() && id_of(p) >= 0)
       kv.emplace_back("tokenizer.ggml.padding_token_id", GgufValue::u32(static_cast<uint32_t>(id_of(p))));
-    add_bos = cfg->value("add_bos_token", false);
     if (cfg->contains("chat_template") && (*cfg)["chat_template"].is_string())
       kv.emplace_back("tokenizer.chat_template", GgufValue::str((*cfg)["chat_template"].get<std::string>()));
   }
-  kv.emplace_back("tokenizer.ggml.add_bos_token", GgufValue::boolean(add_bos));
-  kv.emplace_back("tokenizer.ggml.add_eos_token", GgufValue::boolean(false));
+  // BOS/EOS as the HF tokenizer adds them (post-processor, then tokenizer_config.json), so the
+  // GGUF does not fall back to llama.cpp's defaults for the pre-tokenizer.
+  auto hf_tok = nuri::tokenizer::Tokenizer::from_hf_json(dir + "/tokenizer.json");
+  if (!hf_tok.ok()) return hf_tok.status();
+  kv.emplace_back("tokenizer.ggml.add_bos_token", GgufValue::boolean(hf_tok->add_bos()));
+  kv.emplace_back("tokenizer.ggml.add_eos_token", GgufValue::boolean(hf_tok->add_eos()));
   return kv;
 }
 

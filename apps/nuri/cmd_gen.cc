@@ -6,6 +6,7 @@
 #include "command.h"
 #include "io/gguf.h"
 #include "model/gen.h"
+#include "tokenizer/tokenizer.h"
 
 namespace {
 
@@ -38,6 +39,10 @@ int run_gen(int argc, char** argv) {
   if (!vocab.ok()) {
     std::fprintf(stderr, "nuri gen: %s\n", vocab.error().c_str());
     return 1;
+  }
+  if (auto tok = nuri::tokenizer::Tokenizer::from_gguf(*vocab); tok.ok()) {
+    spec.add_bos = tok->add_bos();
+    spec.add_eos = tok->add_eos();
   }
   nuri::Timer t;
   auto st = format == "gguf" ? nuri::model::gen_gguf(spec, *vocab, out, progress) : nuri::model::gen_hf(spec, *vocab, out);

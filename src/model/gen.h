@@ -17,6 +17,9 @@ struct GenSpec {
   std::string dtype = "f32";   // f32 f16 bf16 q8_0 q4_0 q4_1 q5_0 q5_1 q4_k q5_k q6_k q4_k_m
   uint64_t seed = 1;
   int32_t n_layer_override = 0;  // >0: fewer/more layers than the shape says
+  // gen_hf: add_bos_token / add_eos_token of tokenizer_config.json — what the vocabulary's
+  // tokenizer adds (the caller resolves it with tokenizer::Tokenizer, which owns the rule).
+  bool add_bos = false, add_eos = false;
 };
 
 // Known shapes, for help text.

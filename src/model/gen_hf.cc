@@ -44,7 +44,7 @@ std::string encode(const float* v, size_t n, DType dt) {
 // A Hugging Face tokenizer.json (+ tokenizer_config.json) for a byte-level BPE GGUF vocabulary.
 // The pre-tokenizer is HF's ByteLevel with its GPT-2 regex: exact for `gpt-2`-style vocabularies,
 // an approximation for vocabularies whose GGUF names another pre-tokenizer.
-Status write_hf_tokenizer(const io::GgufFile& vocab, const std::string& dir) {
+Status write_hf_tokenizer(const GenSpec& spec, const io::GgufFile& vocab, const std::string& dir) {
   if (vocab.get_string("tokenizer.ggml.model").value_or("") != "gpt2") return Status::ok();  // SPM etc.: not written
   auto tokens = vocab.get_string_array("tokenizer.ggml.tokens");
   auto merges = vocab.get_string_array("tokenizer.ggml.merges");
@@ -72,7 +72,7 @@ Status write_hf_tokenizer(const io::GgufFile& vocab, const std::string& dir) {
                  {"end_of_word_suffix", nullptr}, {"fuse_unk", false}, {"byte_fallback", false},
                  {"vocab", v}, {"merges", *merges}}}};
   NURI_TRY(write_file(dir + "/tokenizer.json", tj.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
-  nlohmann::ordered_json cfg = {{"add_bos_token", vocab.get_bool("tokenizer.ggml.add_bos_token").value_or(false)}};
+  nlohmann::ordered_json cfg = {{"add_bos_token", spec.add_bos}, {"add_eos_token", spec.add_eos}};
   auto tok_at = [&](const char* key) -> std::string {
     auto id = vocab.get_uint(key);
     return id && *id < tokens->size() ? (*tokens)[*id] : "";
@@ -129,7 +129,7 @@ Status gen_hf(const GenSpec& spec, const io::GgufFile& vocab, const std::string&
     outs.push_back({name, tdt, t.shape, encode(v.data(), v.size(), tdt)});
   }
   NURI_TRY(io::write_safetensors(out_dir + "/model.safetensors", outs, {{"format", "pt"}}));
-  NURI_TRY(write_hf_tokenizer(vocab, out_dir));
+  NURI_TRY(write_hf_tokenizer(spec, vocab, out_dir));
   nlohmann::ordered_json cfg;
   const char* model_type = g.arch == "qwen3moe" ? "qwen3_moe" : g.arch.c_str();
   cfg["architectures"] = {g.arch == "llama" ? "LlamaForCausalLM" : g.arch == "qwen2" ? "Qwen2ForCausalLM"

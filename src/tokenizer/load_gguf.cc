@@ -4,6 +4,7 @@
 
 #include "base/log.h"
 #include "io/gguf.h"
+#include "tokenizer/special_rules.h"
 #include "tokenizer/tokenizer_data.h"
 
 namespace nuri::tokenizer {
@@ -221,9 +222,10 @@ Status configure_gguf_pipeline(TokenizerData& d) {
 
 namespace {
 
-Result<int32_t> opt_id(const io::GgufFile& f, const std::string& key) {
+// The id under `key`, or `absent` when the file has no such key.
+Result<int32_t> opt_id(const io::GgufFile& f, const std::string& key, int32_t absent = -1) {
   const io::GgufValue* v = f.find(key);
-  if (!v) return -1;
+  if (!v) return absent;
   auto x = v->as_int();
   if (!x) return Error(key + " is not an integer");
   if (*x < -1 || *x > INT32_MAX) return Error(key + " = " + std::to_string(*x) + " is out of range");
@@ -276,26 +278,25 @@ Result<Tokenizer> Tokenizer::from_gguf(const io::GgufFile& f) {
     return Error("tokenizer.ggml.scores has " + std::to_string(d->scores.size()) +
                  " entries but tokenizer.ggml.tokens has " + std::to_string(n));
 
-  NURI_ASSIGN_OR_RETURN(d->bos_id, opt_id(f, "tokenizer.ggml.bos_token_id"));
-  NURI_ASSIGN_OR_RETURN(d->eos_id, opt_id(f, "tokenizer.ggml.eos_token_id"));
-  NURI_ASSIGN_OR_RETURN(d->unk_id, opt_id(f, "tokenizer.ggml.unknown_token_id"));
-  NURI_ASSIGN_OR_RETURN(d->pad_id, opt_id(f, "tokenizer.ggml.padding_token_id"));
+  const std::string& m = d->model_name;
+  // Ids the file does not name take llama.cpp's per-type defaults (if inside the vocabulary).
+  const detail::SpecialIds def = detail::gguf_default_ids(m);
+  auto in_vocab = [&](int32_t id) { return id >= 0 && static_cast<size_t>(id) < n ? id : -1; };
+  NURI_ASSIGN_OR_RETURN(d->bos_id, opt_id(f, "tokenizer.ggml.bos_token_id", in_vocab(def.bos)));
+  NURI_ASSIGN_OR_RETURN(d->eos_id, opt_id(f, "tokenizer.ggml.eos_token_id", in_vocab(def.eos)));
+  NURI_ASSIGN_OR_RETURN(d->unk_id, opt_id(f, "tokenizer.ggml.unknown_token_id", in_vocab(def.unk)));
+  NURI_ASSIGN_OR_RETURN(d->pad_id, opt_id(f, "tokenizer.ggml.padding_token_id", in_vocab(def.pad)));
   NURI_ASSIGN_OR_RETURN(d->eot_id, opt_id(f, "tokenizer.ggml.eot_token_id"));
   NURI_ASSIGN_OR_RETURN(d->eom_id, opt_id(f, "tokenizer.ggml.eom_token_id"));
-  NURI_ASSIGN_OR_RETURN(d->sep_id, opt_id(f, "tokenizer.ggml.seperator_token_id"));
+  NURI_ASSIGN_OR_RETURN(d->sep_id, opt_id(f, "tokenizer.ggml.seperator_token_id", in_vocab(def.sep)));
   NURI_ASSIGN_OR_RETURN(d->cls_id, opt_id(f, "tokenizer.ggml.cls_token_id"));
 
-  const std::string& m = d->model_name;
-  // Defaults as the converters write them.
-  d->add_bos = (m == "llama" || m == "gemma4");
-  d->add_eos = false;
-  if (m == "bert") {
-    d->add_bos = true;
-    if (d->cls_id >= 0) d->bos_id = d->cls_id;
-    d->add_sep = true;
-  }
-  if (auto b = f.get_bool("tokenizer.ggml.add_bos_token")) d->add_bos = *b;
-  if (auto b = f.get_bool("tokenizer.ggml.add_eos_token")) d->add_eos = *b;
+  const detail::SpecialFlags flags = detail::resolve_gguf_special(
+      m, f.get_string("tokenizer.ggml.pre").value_or(""), f.get_bool("tokenizer.ggml.add_bos_token"),
+      f.get_bool("tokenizer.ggml.add_eos_token"), f.get_bool("tokenizer.ggml.add_sep_token"));
+  d->add_bos = flags.add_bos;
+  d->add_eos = flags.add_eos;
+  d->add_sep = flags.add_sep;
   d->add_space_prefix = (m == "llama" || m == "t5");
   if (auto b = f.get_bool("tokenizer.ggml.add_space_prefix")) d->add_space_prefix = *b;
   if (auto b = f.get_bool("tokenizer.ggml.remove_extra_whitespaces")) d->remove_extra_whitespaces = *b;

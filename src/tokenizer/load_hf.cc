@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "base/log.h"
+#include "tokenizer/special_rules.h"
 #include "tokenizer/tokenizer_data.h"
 
 namespace nuri::tokenizer {
@@ -318,61 +319,29 @@ Result<Tokenizer> load(const std::string& path) {
   }
   if (d->unk_id >= 0 && d->attrs[d->unk_id] == TokenAttr::kNormal) d->attrs[d->unk_id] = TokenAttr::kUnknown;
 
-  // BOS/EOS: the post-processor template, then tokenizer_config.json.
-  const json pp = root.value("post_processor", json());
-  auto scan_template = [&](const json& tp) {
-    const json single = tp.value("single", json::array());
-    bool seen_seq = false;
-    for (const json& piece : single) {
-      if (piece.contains("Sequence")) {
-        seen_seq = true;
-      } else if (piece.contains("SpecialToken")) {
-        int32_t id = d->lookup(piece.at("SpecialToken").at("id").get<std::string>());
-        if (id < 0) continue;
-        if (!seen_seq) {
-          d->bos_id = id;
-          d->add_bos = true;
-        } else {
-          d->eos_id = id;
-          d->add_eos = true;
-        }
-      }
-    }
-  };
-  if (pp.is_object()) {
-    std::string pt = str_or(pp, "type", "");
-    if (pt == "TemplateProcessing") scan_template(pp);
-    if (pt == "Sequence" && pp.contains("processors"))
-      for (const json& x : pp.at("processors"))
-        if (str_or(x, "type", "") == "TemplateProcessing") scan_template(x);
-    if (pt == "BertProcessing" || pt == "RobertaProcessing") {
-      d->bos_id = d->lookup(pp.at("cls").at(0).get<std::string>());
-      d->eos_id = d->lookup(pp.at("sep").at(0).get<std::string>());
-      d->add_bos = d->bos_id >= 0;
-      d->add_eos = d->eos_id >= 0;
-    }
-  }
+  // BOS/EOS: the post-processor template, then tokenizer_config.json (special_rules.h).
   namespace fs = std::filesystem;
   std::string cfg_path = (fs::path(path).parent_path() / "tokenizer_config.json").string();
   bool cfg_ok = false;
   std::string cfg_text = read_file(cfg_path, cfg_ok);
-  if (cfg_ok) {
-    json cfg = json::parse(cfg_text, nullptr, /*allow_exceptions=*/false);
-    if (cfg.is_object()) {
-      if (cfg.contains("bos_token")) {
-        int32_t id = d->lookup(token_content(cfg.at("bos_token")));
-        if (id >= 0) d->bos_id = id;
-      }
-      if (cfg.contains("eos_token")) {
-        int32_t id = d->lookup(token_content(cfg.at("eos_token")));
-        if (id >= 0) d->eos_id = id;
-      }
-      if (cfg.contains("pad_token")) d->pad_id = d->lookup(token_content(cfg.at("pad_token")));
-      if (cfg.contains("add_bos_token") && cfg.at("add_bos_token").is_boolean())
-        d->add_bos = cfg.at("add_bos_token").get<bool>();
-      if (cfg.contains("add_eos_token") && cfg.at("add_eos_token").is_boolean())
-        d->add_eos = cfg.at("add_eos_token").get<bool>();
+  json cfg = cfg_ok ? json::parse(cfg_text, nullptr, /*allow_exceptions=*/false) : json();
+  if (!cfg.is_object()) cfg = json();
+  const detail::HfSpecial sp = detail::hf_special(root.value("post_processor", json()), cfg,
+                                                  [&](const std::string& t) { return d->lookup(t); });
+  if (sp.bos_id >= 0) d->bos_id = sp.bos_id;
+  if (sp.eos_id >= 0) d->eos_id = sp.eos_id;
+  d->add_bos = sp.flags.add_bos;
+  d->add_eos = sp.flags.add_eos;
+  if (cfg.is_object()) {
+    if (cfg.contains("bos_token")) {
+      int32_t id = d->lookup(token_content(cfg.at("bos_token")));
+      if (id >= 0) d->bos_id = id;
     }
+    if (cfg.contains("eos_token")) {
+      int32_t id = d->lookup(token_content(cfg.at("eos_token")));
+      if (id >= 0) d->eos_id = id;
+    }
+    if (cfg.contains("pad_token")) d->pad_id = d->lookup(token_content(cfg.at("pad_token")));
   }
   d->pre_name = "tokenizer.json";
   return make_tokenizer(std::move(d));

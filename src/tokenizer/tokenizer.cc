@@ -224,7 +224,10 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special, 
   if (add_special && d_->add_bos && d_->bos_id >= 0) out.push_back(d_->bos_id);
   d_->encode_text(text, parse_special, out);
   if (add_special && d_->add_eos && d_->eos_id >= 0) out.push_back(d_->eos_id);
-  if (add_special && d_->add_sep && d_->sep_id >= 0) out.push_back(d_->sep_id);
+  // Only WordPiece appends the separator on encode (as llama.cpp does; BPE encoders that set
+  // add_sep use it when pairing texts, which encode does not do).
+  if (add_special && d_->add_sep && d_->sep_id >= 0 && d_->model == detail::ModelKind::kWordPiece)
+    out.push_back(d_->sep_id);
   return out;
 }
 
@@ -254,6 +257,7 @@ int32_t Tokenizer::eos_id() const { return d_ ? d_->eos_id : -1; }
 int32_t Tokenizer::unk_id() const { return d_ ? d_->unk_id : -1; }
 bool Tokenizer::add_bos() const { return d_ && d_->add_bos; }
 bool Tokenizer::add_eos() const { return d_ && d_->add_eos; }
+bool Tokenizer::add_sep() const { return d_ && d_->add_sep; }
 bool Tokenizer::is_eog(int32_t id) const { return d_ && d_->eog.count(id) > 0; }
 const std::string& Tokenizer::token_text(int32_t id) const {
   static const std::string kEmpty;

@@ -61,8 +61,11 @@ class Tokenizer {
   int32_t bos_id() const;  // -1 if none
   int32_t eos_id() const;  // -1 if none
   int32_t unk_id() const;  // -1 if none
+  // Which special tokens encode(add_special=true) adds; one rule for GGUF and HF files
+  // (tokenizer/special_rules.h: llama.cpp's defaults, overridden by the file's keys).
   bool add_bos() const;
   bool add_eos() const;
+  bool add_sep() const;
   bool is_eog(int32_t id) const;  // eos, eot, eom and well-known end-of-turn control tokens
   const std::string& token_text(int32_t id) const;
   TokenAttr attr(int32_t id) const;

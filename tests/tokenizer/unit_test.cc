@@ -10,6 +10,7 @@
 
 #include "io/gguf.h"
 #include "test_util.h"
+#include "tokenizer/special_rules.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/unicode.h"
 #include "vocab_cases.h"
@@ -374,6 +375,44 @@ TEST(TokenizerUnit, HfJsonErrorsAreClear) {
   EXPECT_NE(t.error().find("invalid tokenizer.json"), std::string::npos) << t.error();
   std::remove(path.c_str());
   EXPECT_FALSE(Tokenizer::from_hf_json("/nonexistent/tokenizer.json").ok());
+}
+
+// HF directories: what transformers adds with add_special_tokens=True — the post-processor's
+// template (BOS before $A, EOS after it; Bert/Roberta cls ... sep), overridden by
+// tokenizer_config.json's add_bos_token / add_eos_token.
+TEST(TokenizerUnit, HfSpecialFlagsFromPostProcessorAndConfig) {
+  auto lookup = [](const std::string& t) -> int32_t {
+    if (t == "<|begin_of_text|>") return 7;
+    if (t == "</s>") return 2;
+    if (t == "<s>") return 1;
+    return -1;
+  };
+  using nlohmann::json;
+  const json llama3 = {{"type", "Sequence"},
+                       {"processors",
+                        {{{"type", "ByteLevel"}},
+                         {{"type", "TemplateProcessing"},
+                          {"single", {{{"SpecialToken", {{"id", "<|begin_of_text|>"}, {"type_id", 0}}}},
+                                      {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}}}}}}};
+  auto a = detail::hf_special(llama3, json(), lookup);
+  EXPECT_TRUE(a.flags.add_bos);
+  EXPECT_FALSE(a.flags.add_eos);
+  EXPECT_EQ(a.bos_id, 7);
+  auto b = detail::hf_special(llama3, {{"add_bos_token", false}, {"add_eos_token", true}}, lookup);
+  EXPECT_FALSE(b.flags.add_bos);
+  EXPECT_TRUE(b.flags.add_eos);
+  const json roberta = {{"type", "RobertaProcessing"}, {"sep", {"</s>", 2}}, {"cls", {"<s>", 1}}};
+  auto c = detail::hf_special(roberta, json(), lookup);
+  EXPECT_TRUE(c.flags.add_bos && c.flags.add_eos);
+  EXPECT_EQ(c.bos_id, 1);
+  EXPECT_EQ(c.eos_id, 2);
+  auto d = detail::hf_special(json(), json(), lookup);  // no post-processor, no config: nothing
+  EXPECT_FALSE(d.flags.add_bos || d.flags.add_eos);
+  auto e = detail::hf_special(json(), {{"add_bos_token", true}}, lookup);
+  EXPECT_TRUE(e.flags.add_bos);
+  // A malformed post-processor is ignored, not a crash.
+  auto f = detail::hf_special({{"type", "TemplateProcessing"}, {"single", 3}}, json(), lookup);
+  EXPECT_FALSE(f.flags.add_bos);
 }
 
 }  // namespace
