@@ -118,9 +118,13 @@ class Vocab {
     return e < nodes_.size() ? nodes_[e].tok_begin : static_cast<uint32_t>(node_tokens_.size());
   }
   // Tokens made only of code points in a class (ASCII bitmap + all of U+0080.. or none; a
-  // truncated last code point counts) with at most r code points, as a bitmask over ids. Built
-  // on first use per class and kept (thread-safe).
-  const uint32_t* class_mask(const uint64_t ascii[2], bool nonascii, int r) const;
+  // truncated last code point counts) with at most r code points, as a bitmask over ids, copied
+  // to out[mask_words(n_vocab)]. Built on first use per class and kept (thread-safe); at most
+  // kMaxClassMasks classes are kept (the oldest is dropped), so that a server taking grammars
+  // from its users holds bounded memory.
+  void copy_class_mask(const uint64_t ascii[2], bool nonascii, int r, uint32_t* out) const;
+  static constexpr size_t kMaxClassMasks = 16;
+  size_t class_masks_kept() const;
 
  private:
   struct ClassMasks {

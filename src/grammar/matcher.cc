@@ -34,7 +34,12 @@ bool utf8_prefix_ok(const unsigned char* p, size_t n, int* cps) {
 }
 }  // namespace
 
-const uint32_t* Vocab::class_mask(const uint64_t ascii[2], bool nonascii, int r) const {
+size_t Vocab::class_masks_kept() const {
+  std::lock_guard<std::mutex> lock(class_mu_);
+  return class_masks_.size();
+}
+
+void Vocab::copy_class_mask(const uint64_t ascii[2], bool nonascii, int r, uint32_t* out) const {
   std::lock_guard<std::mutex> lock(class_mu_);
   ClassMasks* cm = nullptr;
   for (auto& c : class_masks_)
@@ -67,9 +72,11 @@ const uint32_t* Vocab::class_mask(const uint64_t ascii[2], bool nonascii, int r)
     for (int k = 1; k <= rmax; ++k)
       for (size_t w = 0; w < nw; ++w) c->le[k][w] |= c->le[k - 1][w];
     cm = c.get();
+    if (class_masks_.size() >= kMaxClassMasks) class_masks_.erase(class_masks_.begin());  // oldest first
     class_masks_.push_back(std::move(c));
   }
-  return cm->le[std::min<int>(r, static_cast<int>(cm->le.size()) - 1)].data();
+  const auto& m = cm->le[std::min<int>(r, static_cast<int>(cm->le.size()) - 1)];
+  std::memcpy(out, m.data(), m.size() * sizeof(uint32_t));  // under the lock: entries may be dropped
 }
 
 std::shared_ptr<const Vocab> Vocab::build(const std::vector<std::string>& pieces, std::vector<int32_t> eog) {
@@ -230,7 +237,7 @@ int32_t Matcher::fill_mask(uint32_t* mask) {
   // from a per-class bitmask; the walk below only visits subtrees that leave the run.
   const StateStore::RunInfo& root_run = st.run_info(state_);
   if (root_run.status == 1) {
-    std::memcpy(mask, vocab_->class_mask(root_run.ascii, root_run.nonascii, root_run.budget), nw * sizeof(uint32_t));
+    vocab_->copy_class_mask(root_run.ascii, root_run.nonascii, root_run.budget, mask);
     lv[0].cps = 0;
     lv[0].run = root_run;
     lv[0].root = true;

@@ -154,6 +154,34 @@ TEST(Matcher, MaskEqualsTokenByTokenAcceptance) {
   EXPECT_TRUE(m.finished());
 }
 
+TEST(Matcher, ClassMaskCacheStaysBounded) {
+  // 52 grammars with distinct character classes under '*' (each one a cached class mask): the
+  // vocabulary keeps at most kMaxClassMasks of them, and masks stay exact after entries are dropped.
+  std::vector<std::string> pieces = {"<", ">", "a", "ab", "abc", "zz", "q", "09", "a1", "m>", "<a", "k", "xyz", "0"};
+  auto v = Vocab::build(pieces, {});
+  std::vector<uint32_t> mask(nuri::grammar::mask_words(v->n_vocab()));
+  size_t most = 0;
+  for (int round = 0; round < 2; ++round) {
+    for (int j = 0; j < 52; ++j) {
+      std::string cls = std::string("a-") + static_cast<char>('a' + j % 26) + (j >= 26 ? "0-9" : "");
+      auto g = parse_ok("root ::= \"<\" [" + cls + "]* \">\"");
+      Matcher m(g, v);
+      ASSERT_TRUE(m.accept_bytes("<"));
+      const int32_t n = m.fill_mask(mask.data());
+      int32_t expect_n = 0;
+      for (int32_t t = 0; t < v->n_vocab(); ++t) {
+        const bool want = m.allows(t);
+        expect_n += want;
+        EXPECT_EQ(want, ((mask[t >> 5] >> (t & 31)) & 1) != 0) << cls << " token '" << pieces[t] << "'";
+      }
+      EXPECT_EQ(n, expect_n) << cls;
+      most = std::max(most, v->class_masks_kept());
+    }
+  }
+  EXPECT_GT(most, 0u);  // the class-mask path ran
+  EXPECT_LE(most, Vocab::kMaxClassMasks);
+}
+
 TEST(Matcher, JsonAnyGrammar) {
   auto g = parse_ok(nuri::grammar::json_any_gbnf());
   for (const char* s : {"{}", "[]", "{\"a\": [1, 2.5e3, -0, true, null], \"b\": {\"c\": \"\\u00e9x\\n\"}}", "\"\"", "-12", "false"})
