@@ -134,8 +134,9 @@ struct ChatSession {
 
 int run_chat(int argc, char** argv) {
   CLI::App app{"Chat with a model in the terminal. Commands: /reset, /save FILE, /load FILE, /quit.", "nuri chat"};
-  std::string model_path, system;
-  int n_ctx = 4096, threads = 0;
+  std::string model_path, system, ctx_arg, max_memory;
+  int threads = 0;
+  int32_t n_ctx = 0;
   ChatSession s;
   s.sp.temperature = 0.f;
   app.add_option("-m,--model", model_path, "GGUF file or Hugging Face directory (default: built-in nuri-tiny)");
@@ -145,7 +146,8 @@ int run_chat(int argc, char** argv) {
   app.add_option("--top-k", s.sp.top_k, "top-k (default 40)");
   app.add_option("--top-p", s.sp.top_p, "top-p (default 0.95)");
   app.add_option("--seed", s.sp.seed, "sampling seed");
-  app.add_option("-c,--ctx", n_ctx, "context length in tokens (default 4096)")->check(CLI::Range(16, 1 << 20));
+  app.add_option("-c,--ctx", ctx_arg, "context length in tokens, or 'auto': the most that fits in memory (default 4096, at most the model's)");
+  app.add_option("--max-memory", max_memory, "refuse (or with --ctx auto, shrink the context) when the estimate exceeds BYTES (default auto: MemAvailable; off: no check)");
   app.add_option("-t,--threads", threads, "threads (default: physical cores)");
   try {
     app.parse(argc, argv);
@@ -153,7 +155,21 @@ int run_chat(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 1;
   }
   nuri::log::set_level(nuri::log::Level::kWarn);
-  auto lm = nuri::cli::load_model_or_default("chat", model_path);
+  if (!nuri::cli::parse_ctx_option("chat", ctx_arg, &n_ctx)) return 1;
+  const bool ctx_auto = n_ctx < 0;
+  auto resolved = nuri::cli::resolve_model_or_default("chat", model_path);
+  if (!resolved) return 1;
+  int32_t fit_ctx = 0;
+  if (auto facts = nuri::runtime::read_model_facts(*resolved); facts.ok()) {
+    const int32_t train = std::max(facts->config.n_ctx_train, 256);
+    nuri::runtime::FitParams fp;
+    fp.n_ctx = ctx_auto ? train : std::min(n_ctx > 0 ? n_ctx : 4096, train);
+    fp.n_threads = threads;
+    fp.paged = false;
+    if (!nuri::cli::check_memory_fit("chat", *resolved, &fp, ctx_auto, max_memory, &*facts)) return 1;
+    fit_ctx = fp.n_ctx;
+  }
+  auto lm = nuri::cli::load_resolved("chat", *resolved);
   if (!lm) return 1;
   s.info = nuri::cli::chat_info(*lm);
   auto tmpl = nuri::chat::template_for_model(s.info);
@@ -163,7 +179,12 @@ int run_chat(int argc, char** argv) {
   }
   s.tmpl = std::move(tmpl).value();
   nuri::model::ContextParams cp;
-  cp.n_ctx = std::min(n_ctx, std::max(lm->model->config().n_ctx_train, 256));
+  cp.n_ctx = std::min(n_ctx > 0 ? n_ctx : 4096, std::max(lm->model->config().n_ctx_train, 256));
+  if (ctx_auto) cp.n_ctx = fit_ctx > 0 ? fit_ctx : std::max(lm->model->config().n_ctx_train, 256);
+  if (cp.n_ctx < 16) {
+    std::fprintf(stderr, "nuri chat: a context of %d positions is too small for a conversation\n", cp.n_ctx);
+    return 1;
+  }
   cp.n_threads = threads;
   auto ctx = nuri::model::Context::create(lm->model, cp);
   if (!ctx.ok()) {

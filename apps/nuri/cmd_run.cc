@@ -66,8 +66,9 @@ bool load_grammar(const std::string& gbnf_file, const std::string& schema_file, 
 
 int run_run(int argc, char** argv) {
   CLI::App app{"Generate text from a prompt. Deterministic (greedy) unless --temp > 0.", "nuri run"};
-  std::string model_path, prompt;
-  int n_predict = 128, n_ctx = 0, threads = 0;
+  std::string model_path, prompt, ctx_arg, max_memory;
+  int n_predict = 128, threads = 0;
+  int32_t n_ctx = 0;
   nuri::sampling::SamplerParams sp;
   sp.temperature = 0.f;
   bool no_echo = false, verbose = false, reference = false, json_any = false;
@@ -81,7 +82,8 @@ int run_run(int argc, char** argv) {
   app.add_option("--min-p", sp.min_p, "min-p (0 = off, default 0.05)")->check(CLI::Range(0.0, 1.0));
   app.add_option("--repeat-penalty", sp.repeat_penalty, "repetition penalty (1 = off)")->check(CLI::Range(0.0, 10.0));
   app.add_option("--seed", sp.seed, "random seed for sampling (default 0)");
-  app.add_option("-c,--ctx", n_ctx, "context length (default: prompt + n, at most the model's)");
+  app.add_option("-c,--ctx", ctx_arg, "context length, or 'auto': the most that fits in memory (default: prompt + n, at most the model's)");
+  app.add_option("--max-memory", max_memory, "refuse (or with --ctx auto, shrink the context) when the estimate exceeds BYTES (8G, 512M; default auto: MemAvailable; off: no check)");
   app.add_option("-t,--threads", threads, "threads (default: physical cores)")->check(CLI::Range(0, 1024));
   app.add_flag("--no-echo", no_echo, "do not print the prompt");
   app.add_option("--grammar", grammar_file, "constrain the output to a GBNF grammar (llama.cpp syntax, start rule root)");
@@ -116,8 +118,24 @@ int run_run(int argc, char** argv) {
     std::fprintf(stderr, "nuri run: --grammar/--json-schema/--json do not combine with --strategy or --chat\n");
     return 1;
   }
+  if (!nuri::cli::parse_ctx_option("run", ctx_arg, &n_ctx)) return 1;
+  const bool ctx_auto = n_ctx < 0;
   nuri::Timer load_timer;
-  auto lm = nuri::cli::load_model_or_default("run", model_path);
+  auto resolved = nuri::cli::resolve_model_or_default("run", model_path);
+  if (!resolved) return 1;
+  // Memory fit before loading: at --ctx, or at the most prompt + n can need (bytes + BOS/EOS).
+  int32_t fit_ctx = 0;
+  if (auto facts = nuri::runtime::read_model_facts(*resolved); facts.ok()) {
+    const int32_t train = facts->config.n_ctx_train > 0 ? facts->config.n_ctx_train : 2048;
+    nuri::runtime::FitParams fp;
+    fp.n_ctx = n_ctx > 0 ? n_ctx : ctx_auto ? train : std::min<int32_t>(train, static_cast<int32_t>(prompt.size()) + 2 + n_predict);
+    fp.n_seq = 1;
+    fp.n_threads = threads;
+    fp.paged = false;
+    if (!nuri::cli::check_memory_fit("run", *resolved, &fp, ctx_auto, max_memory, &*facts)) return 1;
+    fit_ctx = fp.n_ctx;
+  }
+  auto lm = nuri::cli::load_resolved("run", *resolved);
   if (!lm) return 1;
   if (!ttc.strategy.empty() || ttc.chat) {
     if (ttc.strategy.empty()) ttc.strategy = "greedy";
@@ -143,6 +161,7 @@ int run_run(int argc, char** argv) {
   nuri::model::ContextParams cp;
   cp.n_ctx = n_ctx > 0 ? n_ctx : static_cast<int32_t>(ids.size()) + n_predict;
   if (cp.n_ctx > cfg.n_ctx_train && n_ctx == 0) cp.n_ctx = std::max<int32_t>(cfg.n_ctx_train, ids.size() + 1);
+  if (ctx_auto) cp.n_ctx = std::min<int32_t>(fit_ctx > 0 ? fit_ctx : cfg.n_ctx_train, static_cast<int32_t>(ids.size()) + n_predict);
   if (static_cast<int32_t>(ids.size()) >= cp.n_ctx) {
     std::fprintf(stderr, "nuri run: prompt has %zu tokens, context is %d\n", ids.size(), cp.n_ctx);
     return 1;

@@ -60,6 +60,8 @@ class Context {
   const Model& model() const { return *model_; }
   int n_threads() const { return pool_->size(); }
   size_t kv_bytes() const { return (k_.size() + v_.size()) * sizeof(uint16_t); }
+  // Scratch buffers and logits held now (runtime/memory_fit.h estimates an upper bound).
+  size_t scratch_bytes() const;
 
  private:
   Context(std::shared_ptr<const Model> m, ContextParams p);

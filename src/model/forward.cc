@@ -90,6 +90,15 @@ Result<std::unique_ptr<Context>> Context::create(std::shared_ptr<const Model> mo
   return ctx;
 }
 
+size_t Context::scratch_bytes() const {
+  size_t n = 0;
+  for (const auto* v : {&x_, &xn_, &q_, &k_cur_, &v_cur_, &attn_, &tmp_, &gate_, &up_, &router_, &scores_, &rope_cs_, &moe_out_,
+                        &moe_x_, &moe_w_, &logits_})
+    n += v->capacity() * sizeof(float);
+  n += qscratch_.capacity() + (moe_sel_.capacity() + moe_rows_.capacity() + out_rows_.capacity()) * sizeof(int32_t);
+  return n;
+}
+
 void Context::seq_copy(int32_t src, int32_t dst, int32_t n) {
   if (src == dst || k_.empty()) return;
   if (n < 0 || n > seq_len_[src]) n = seq_len_[src];

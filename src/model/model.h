@@ -47,5 +47,7 @@ class Model {
 
 // Reads the hyper-parameters of a GGUF file (no tensors). Errors name the missing key.
 Result<ModelConfig> config_from_gguf(const io::GgufFile& f);
+// The same from a Hugging Face config.json (`path` names it in errors).
+Result<ModelConfig> config_from_hf(const nlohmann::json& j, const std::string& path);
 
 }  // namespace nuri::model

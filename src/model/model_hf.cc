@@ -9,7 +9,6 @@
 #include "model/model.h"
 
 namespace nuri::model {
-namespace {
 
 Result<ModelConfig> config_from_hf(const nlohmann::json& j, const std::string& path) {
   ModelConfig c;
@@ -55,8 +54,6 @@ Result<ModelConfig> config_from_hf(const nlohmann::json& j, const std::string& p
   if (c.n_expert == 0 && c.n_ff <= 0) return Error(path + ": intermediate_size is required");
   return c;
 }
-
-}  // namespace
 
 class HfBinder {
  public:

@@ -24,12 +24,7 @@ using json = nlohmann::ordered_json;
 using namespace std::chrono_literals;
 
 struct Server::Impl {
-  engine::Engine* engine;
-  chat::ChatTemplate tmpl;
-  chat::ToolCallSyntax tool_syntax;   // detected from tmpl (kNone: the template ignores tools)
-  chat::ToolCallSyntax reply_syntax;  // how replies are parsed: tool_syntax, else Hermes
-  std::mutex tmpl_mu;
-  std::string bos, eos;
+  ModelPool* pool;
   ServerOptions opts;
   httplib::Server http;
   std::atomic<bool> stopping{false};
@@ -55,16 +50,8 @@ struct Server::Impl {
   }
 };
 
-Server::Server(engine::Engine* engine, chat::ChatTemplate tmpl, std::string bos_token, std::string eos_token,
-               ServerOptions opts)
-    : impl_(std::make_unique<Impl>()) {
-  impl_->engine = engine;
-  impl_->tmpl = std::move(tmpl);
-  impl_->tool_syntax = chat::detect_tool_call_syntax(impl_->tmpl);
-  impl_->reply_syntax = impl_->tool_syntax.kind == chat::ToolCallKind::kNone ? chat::fallback_tool_call_syntax()
-                                                                             : impl_->tool_syntax;
-  impl_->bos = std::move(bos_token);
-  impl_->eos = std::move(eos_token);
+Server::Server(ModelPool* pool, ServerOptions opts) : impl_(std::make_unique<Impl>()) {
+  impl_->pool = pool;
   impl_->opts = std::move(opts);
   impl_->id_salt = std::random_device{}();
   impl_->routes();
@@ -96,7 +83,9 @@ void Server::stop() {
 }
 
 void Server::Impl::routes() {
-  const int n_threads = opts.http_threads > 0 ? opts.http_threads : std::min(1024, engine->n_parallel() * 2 + 80);
+  int slots = 0;
+  for (const auto& m : pool->states()) slots += m.loaded ? m.n_parallel : 4;
+  const int n_threads = opts.http_threads > 0 ? opts.http_threads : std::min(1024, slots * 2 + 80);
   http.new_task_queue = [n_threads] { return new httplib::ThreadPool(static_cast<size_t>(n_threads)); };
   http.set_payload_max_length(opts.max_body_bytes);
   http.set_keep_alive_timeout(5);
@@ -157,9 +146,17 @@ void Server::Impl::routes() {
     res.set_content(metrics_text(), "text/plain; version=0.0.4");
   });
   http.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
-    json m = {{"id", opts.model_id}, {"object", "model"}, {"created", 0}, {"owned_by", "nuri"},
-              {"meta", {{"n_ctx", engine->n_ctx()}, {"n_vocab", engine->n_vocab()}, {"n_parallel", engine->n_parallel()}}}};
-    json body = {{"object", "list"}, {"data", json::array({m})}};
+    json data = json::array();
+    for (const ModelState& st : pool->states()) {
+      json meta = {{"loaded", st.loaded}, {"memory_bytes", st.bytes}};
+      if (st.loaded) {
+        meta["n_ctx"] = st.n_ctx;
+        meta["n_vocab"] = st.n_vocab;
+        meta["n_parallel"] = st.n_parallel;
+      }
+      data.push_back({{"id", st.id}, {"object", "model"}, {"created", 0}, {"owned_by", "nuri"}, {"meta", meta}});
+    }
+    json body = {{"object", "list"}, {"data", data}};
     res.set_content(dump_json(body), "application/json");
   });
   http.Post("/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) {
@@ -174,6 +171,7 @@ namespace {
 
 // The generation of one HTTP request, shared by the handler and the streaming provider.
 struct Job {
+  ModelPool::Lease model;  // pins the model (and its engine) until the response is sent
   ApiRequest req;
   std::shared_ptr<engine::RequestHandle> handle;
   std::unique_ptr<Generation> gen;
@@ -188,6 +186,25 @@ void Server::Impl::handle_generate(Endpoint ep, const httplib::Request& hreq, ht
   std::optional<TtcExtension> ttc_ext;  // "nuri": {"strategy": ...} (server/ttc_ext.h)
   if (!parse_ttc_extension(hreq.body, &ttc_ext, &err)) return send_error(res, err);
   ApiRequest& r = job->req;
+  // The model: by name (404 with the list when unknown), loaded on demand.
+  const int mi = pool->find(r.model);
+  if (mi < 0) {
+    std::string names;
+    for (size_t i = 0; i < pool->size(); ++i) names += (i ? ", " : "") + pool->entry(i).id;
+    return send_error(res, ApiError{404, "the model '" + r.model + "' does not exist; this server has: " + names,
+                                    "invalid_request_error", "model", "model_not_found"});
+  }
+  {
+    int status = 500;
+    auto lease = pool->acquire(static_cast<size_t>(mi), opts.model_wait, &status);
+    if (!lease.ok())
+      return send_error(res, ApiError{status, lease.error(), status == 500 ? "server_error" : "server_error", "model",
+                                      status == 503 ? "model_busy" : status == 507 ? "insufficient_memory" : "model_load_failed"});
+    job->model = std::move(lease).value();
+  }
+  ServedModel& sm = *job->model;
+  engine::Engine* engine = sm.engine.get();
+  const std::string& model_id = job->model.id();
   const auto& tok = engine->tokenizer();
 
   // Prompt tokens.
@@ -197,18 +214,18 @@ void Server::Impl::handle_generate(Endpoint ep, const httplib::Request& hreq, ht
     chat::ChatInputs in;
     in.messages = r.messages;
     in.tools = r.tool_choice == "none" ? std::nullopt : r.tools;
-    if (in.tools && tool_syntax.kind == chat::ToolCallKind::kNone) {
+    if (in.tools && sm.tool_syntax.kind == chat::ToolCallKind::kNone) {
       // The template ignores tools: describe them in the system message (Hermes-style calls).
       in.messages = chat::messages_with_tools_prompt(in.messages, *in.tools);
       in.tools.reset();
     }
     in.add_generation_prompt = true;
-    in.bos_token = bos;
-    in.eos_token = eos;
+    in.bos_token = sm.bos;
+    in.eos_token = sm.eos;
     Result<std::string> text = Error("unset");
     {
-      std::lock_guard lk(tmpl_mu);
-      text = tmpl.apply(in);
+      std::lock_guard lk(sm.tmpl_mu);
+      text = sm.tmpl.apply(in);
     }
     if (!text.ok()) return send_error(res, ApiError{400, "the chat template failed on these messages: " + text.error(),
                                                     "invalid_request_error", "messages", "template_error"});
@@ -244,14 +261,14 @@ void Server::Impl::handle_generate(Endpoint ep, const httplib::Request& hreq, ht
                                              std::to_string(r.max_tokens) + " for the completion)",
                                     "invalid_request_error", "max_tokens", "context_length_exceeded"});
   std::shared_ptr<const grammar::Grammar> grammar;
-  if (!build_request_grammar(r, reply_syntax, &grammar, &err)) return send_error(res, err);
+  if (!build_request_grammar(r, sm.reply_syntax, &grammar, &err)) return send_error(res, err);
   if (ttc_ext) {
     if (grammar)
       return send_error(res, ApiError{400, "the \"nuri\" strategy extension does not combine with 'grammar', a JSON "
                                            "'response_format' or a forced tool_choice",
                                       "invalid_request_error", "nuri", "invalid_value"});
     std::string body;
-    if (!run_ttc_request(*engine, ep, r, ids, *ttc_ext, new_id(ep == Endpoint::kChat ? "chatcmpl" : "cmpl"), opts.model_id,
+    if (!run_ttc_request(*engine, ep, r, ids, *ttc_ext, new_id(ep == Endpoint::kChat ? "chatcmpl" : "cmpl"), model_id,
                          &body, &err))
       return send_error(res, err);
     res.set_content(body, "application/json");
@@ -292,8 +309,8 @@ void Server::Impl::handle_generate(Endpoint ep, const httplib::Request& hreq, ht
     return send_error(res, ApiError{400, sr.message, "invalid_request_error", "", "invalid_value"});
   job->handle = sr.handle;
   job->gen = std::make_unique<Generation>(job->req, tok, new_id(ep == Endpoint::kChat ? "chatcmpl" : "cmpl"),
-                                          opts.model_id, n_prompt, echo_text);
-  if (ep == Endpoint::kChat && r.tools && r.tool_choice != "none") job->gen->set_tool_parsing(reply_syntax, *r.tools);
+                                          model_id, n_prompt, echo_text);
+  if (ep == Endpoint::kChat && r.tools && r.tool_choice != "none") job->gen->set_tool_parsing(sm.reply_syntax, *r.tools);
 
   // The client's socket: a client that goes away cancels its request (its slots are free at the
   // engine's next step). Checked every ~10 ms while waiting.
@@ -356,7 +373,20 @@ void Server::Impl::handle_generate(Endpoint ep, const httplib::Request& hreq, ht
 }
 
 std::string Server::Impl::metrics_text() {
-  const engine::EngineStats s = engine->stats();
+  // Totals over the loaded engines, plus the counters of engines already unloaded.
+  const std::vector<ModelState> models = pool->states();
+  engine::EngineStats s;
+  for (const auto& m : models)
+    if (m.loaded) add_stats(s, m.stats);
+  const engine::EngineStats r = pool->retired();
+  s.requests_submitted += r.requests_submitted;
+  s.requests_finished += r.requests_finished;
+  s.requests_cancelled += r.requests_cancelled;
+  s.requests_rejected += r.requests_rejected;
+  s.prompt_tokens += r.prompt_tokens;
+  s.prompt_tokens_cached += r.prompt_tokens_cached;
+  s.generated_tokens += r.generated_tokens;
+  s.steps += r.steps;
   std::string o;
   auto metric = [&](const char* name, const char* type, const char* help, double v) {
     char buf[512];
@@ -385,6 +415,32 @@ std::string Server::Impl::metrics_text() {
   metric("nuri_tokens_per_second", "gauge", "Generated tokens per second over the last 10 s.", s.tokens_per_second);
   metric("nuri_uptime_seconds", "gauge", "Seconds since the server started.",
          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  // Per model: what it holds now (0 when not loaded).
+  auto labelled = [&](const char* name, const char* type, const char* help, auto value) {
+    o += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+    for (const auto& m : models) {
+      char buf[512];
+      std::snprintf(buf, sizeof(buf), "%s{model=\"%s\"} %.17g\n", name, m.id.c_str(), static_cast<double>(value(m)));
+      o += buf;
+    }
+  };
+  labelled("nuri_model_loaded", "gauge", "1 when the model is loaded.", [](const ModelState& m) { return m.loaded ? 1 : 0; });
+  labelled("nuri_model_leases", "gauge", "Requests holding the model.", [](const ModelState& m) { return m.leases; });
+  labelled("nuri_model_memory_bytes", "gauge", "Memory estimate of the loaded model (weights + KV + compute).",
+           [](const ModelState& m) { return m.bytes; });
+  labelled("nuri_model_slots_total", "gauge", "Sequence slots of the model's engine.", [](const ModelState& m) { return m.stats.slots_total; });
+  labelled("nuri_model_slots_busy", "gauge", "Slots held by requests of the model.", [](const ModelState& m) { return m.stats.slots_busy; });
+  labelled("nuri_model_requests_active", "gauge", "Requests of the model holding slots.", [](const ModelState& m) { return m.stats.requests_active; });
+  labelled("nuri_model_queue_length", "gauge", "Requests of the model waiting for a slot.", [](const ModelState& m) { return m.stats.queue_length; });
+  labelled("nuri_model_kv_cells_busy", "gauge", "KV positions held by the model's busy slots.", [](const ModelState& m) { return m.stats.kv_cells_busy; });
+  labelled("nuri_model_kv_blocks_used", "gauge", "KV blocks mapped by the model's running requests.", [](const ModelState& m) { return m.stats.kv_blocks_used; });
+  labelled("nuri_model_kv_blocks_total", "gauge", "KV blocks of the model's pool.", [](const ModelState& m) { return m.stats.kv_blocks_total; });
+  uint64_t in_use = 0;
+  for (const auto& m : models) in_use += m.loaded ? m.bytes : 0;
+  metric("nuri_models_loaded_bytes", "gauge", "Memory estimates of the loaded models, summed.", static_cast<double>(in_use));
+  metric("nuri_memory_cap_bytes", "gauge", "The memory cap the models are loaded under (0: none).", static_cast<double>(pool->cap()));
+  metric("nuri_model_loads_total", "counter", "Model loads.", static_cast<double>(pool->loads()));
+  metric("nuri_model_unloads_total", "counter", "Models unloaded to make room for another.", static_cast<double>(pool->unloads()));
   o += "# HELP nuri_http_requests_total HTTP requests by route and status.\n# TYPE nuri_http_requests_total counter\n";
   std::lock_guard lk(metrics_mu);
   for (const auto& [key, n] : http_counts) {

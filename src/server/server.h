@@ -1,11 +1,15 @@
 // server/server.h — OpenAI-compatible HTTP server over the engine (nuri serve).
 // Purpose: POST /v1/chat/completions and /v1/completions (JSON or SSE streaming), GET /v1/models,
-//   GET /health, GET /metrics (Prometheus text). Each HTTP request becomes one engine request;
-//   the engine batches all of them. A client that disconnects mid-stream cancels its request.
-// Non-goals: TLS, multiple models, the Responses/Assistants APIs. With `tools`, replies are parsed
+//   GET /health, GET /metrics (Prometheus text). Each HTTP request becomes one engine request of
+//   the model its `model` field names (server/model_pool.h: loaded on demand, idle ones unloaded
+//   under a memory cap); each model's engine batches its requests. A client that disconnects
+//   (mid-stream, or while waiting for a non-streaming reply) cancels its request. `n` above the
+//   engine's slots queues the extra choices. /metrics has totals and per-model gauges.
+// Non-goals: TLS, the Responses/Assistants APIs. With `tools`, replies are parsed
 //   by the template family's tool-call parser (chat/tool_calls.h) into OpenAI tool_calls.
 // Invariants: every error is `{"error": {"message", "type", "param", "code"}}` with a 4xx/5xx
-//   status (400 bad request, 401 bad API key, 404 unknown route, 503 queue full); no request
+//   status (400 bad request, 401 bad API key, 404 unknown route or model, 503 queue full or no
+//   memory for the model, 507 model larger than the cap); no request
 //   body can crash or hang the server; the engine never sees HTTP.
 #pragma once
 
@@ -13,8 +17,7 @@
 #include <string>
 
 #include "base/status.h"
-#include "chat/chat_template.h"
-#include "nuri/engine.h"
+#include "server/model_pool.h"
 
 namespace nuri::server {
 
@@ -22,15 +25,15 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 8080;               // 0: any free port (see bind())
   std::string api_key;           // empty: no authentication
-  std::string model_id = "nuri";  // the id /v1/models reports and responses carry
+  std::chrono::milliseconds model_wait{120000};  // how long a request waits for memory for its model
   int http_threads = 0;          // 0: enough for every slot and queued request
   size_t max_body_bytes = 8 << 20;
 };
 
 class Server {
  public:
-  Server(engine::Engine* engine, chat::ChatTemplate tmpl, std::string bos_token, std::string eos_token,
-         ServerOptions opts);
+  // `pool` outlives the server.
+  Server(ModelPool* pool, ServerOptions opts);
   ~Server();
   // Binds the listening socket; returns the port (the chosen one when opts.port == 0).
   Result<int> bind();
