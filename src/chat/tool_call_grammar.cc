@@ -3,6 +3,7 @@
 // set per parameter "tN-pM-" (XML families: string parameters are free text without '<', others
 // JSON). The wrapper text copies what the family's template renders, so a constrained reply
 // looks like the model's own calls.
+#include <algorithm>
 #include <cctype>
 
 #include "chat/tool_call_util.h"
@@ -66,7 +67,8 @@ std::string lit(std::string_view s) {
 }
 
 // XML families write string values raw: an enum/const of strings becomes literal alternatives,
-// any other string schema free text without '<' (pattern, format and length are not enforced).
+// any other string schema free text without '<', of minLength..maxLength code points when given
+// (pattern and format are not enforced).
 // Returns "" when the schema is not a string schema (its value is written as JSON).
 std::string raw_string_value(const json& s) {
   if (!s.is_object()) return "";
@@ -81,7 +83,17 @@ std::string raw_string_value(const json& s) {
   auto t = s.find("type");
   bool str = (t != s.end() && t->is_string() && *t == "string") || !vals.empty();
   if (!str) return "";
-  if (vals.empty()) return "xml-text";
+  if (vals.empty()) {
+    auto count = [&](const char* k, int64_t dflt) {
+      auto it = s.find(k);
+      if (it == s.end() || !it->is_number_integer() || it->get<int64_t>() < 0) return dflt;
+      return std::min<int64_t>(it->get<int64_t>(), 100000);
+    };
+    const int64_t mn = count("minLength", 0), mx = count("maxLength", -1);
+    if (mn == 0 && mx < 0) return "xml-text";
+    if (mx >= 0 && mx < mn) return "xml-text";  // contradictory: the JSON Schema side reports it for JSON families
+    return "[^<]{" + std::to_string(mn) + "," + (mx < 0 ? "" : std::to_string(mx)) + "}";
+  }
   std::string alt = "(";
   for (size_t i = 0; i < vals.size(); ++i) alt += (i ? " | " : "") + lit(vals[i]);
   return alt + ")";

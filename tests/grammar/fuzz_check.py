@@ -3,7 +3,9 @@
 
 usage: fuzz_check.py RESULTS.jsonl
 
-Each line: {"kind": "schema" | "gbnf", "file": PATH, "seed": N, "text": OUTPUT, "finish": "stop" | "length"}.
+Each line: {"kind": "schema" | "gbnf", "file": PATH, "seed": N, "text": OUTPUT, "finish": "stop" | "length"},
+or {"kind": "args", "file": TEMPLATE, "tool": NAME, "schema": PARAMETERS, "seed": N, "text": ARGUMENTS_JSON,
+"finish": ...} for the arguments of a parsed tool call (checked like kind schema).
 
 - kind schema: the output must parse as JSON and validate against the schema file with
   python3-jsonschema (draft 2020-12, with its format checker plus own checks for the formats it
@@ -363,10 +365,14 @@ def main():
     results = [json.loads(line) for line in open(sys.argv[1], encoding="utf-8")]
     per_file = {}
     failures = []
-    totals = {"schema": [0, 0, 0], "gbnf": [0, 0, 0]}  # outputs, validated, cut by length (unbounded)
+    totals = {"schema": [0, 0, 0], "args": [0, 0, 0], "gbnf": [0, 0, 0]}  # outputs, validated, cut by length (unbounded)
     cache = {}
     for r in results:
         f = r["file"]
+        if r["kind"] == "args":  # tool-call arguments, the tool's parameters schema inline
+            f = f + " (" + r["tool"] + ")"
+            if f not in cache:
+                cache[f] = (r["schema"], bounded(r["schema"], r["schema"]))
         if f not in cache:
             src = open(f, encoding="utf-8").read()
             if r["kind"] == "schema":
@@ -387,7 +393,7 @@ def main():
                 st["cut"] += 1
                 t[2] += 1
             continue
-        if r["kind"] == "schema":
+        if r["kind"] in ("schema", "args"):
             try:
                 inst = json.loads(r["text"])
             except ValueError as e:
@@ -408,6 +414,8 @@ def main():
         print("%-40s %s %d/%d valid%s" % (f.split("/")[-1], "bounded  " if st["bounded"] else "unbounded",
                                           st["ok"], st["n"], ", %d cut by the token limit" % st["cut"] if st["cut"] else ""))
     for k, (n, ok, cut) in totals.items():
+        if n == 0:
+            continue
         print("%s: %d outputs, %d parsed and validated, %d cut by the token limit (unbounded), %d failed"
               % (k, n, ok, cut, n - ok - cut))
     for m in failures:

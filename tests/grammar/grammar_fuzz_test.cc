@@ -9,6 +9,10 @@
 // independent backtracking recogniser, and bounded schemas/grammars always end with finish stop.
 // Unbounded schemas (strings without maxLength, free keys) get a logit bias towards '"', '}' and
 // ']' so that their outputs end too (random weights would otherwise write strings forever).
+// Tool calls: for every template of ../shared/templates whose family has a call syntax, the
+// tool-call grammar (tool_choice "required") constrains the same random model; the output must
+// parse back (chat::parse_tool_calls) into calls of the given tools with no content left, whose
+// arguments validate against the tool's parameters (python3-jsonschema).
 // Also: `nuri run` exits 1 naming the problem for a malformed grammar / unsupported schema keyword.
 #include <gtest/gtest.h>
 
@@ -18,10 +22,13 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
 #include "base/mmap.h"
+#include "chat/chat_template.h"
+#include "chat/tool_calls.h"
 #include "grammar/grammar.h"
 #include "grammar/json_schema.h"
 #include "nuri/engine.h"
@@ -159,6 +166,125 @@ TEST(GrammarFuzz, RandomModelOutputsValidate) {
                                     test::shell_quote(results) + " 2>&1");
   std::printf("%s", r.out.c_str());
   EXPECT_EQ(r.exit_code, 0) << "fuzz_check.py found invalid outputs (see above); results kept in " << results;
+  if (r.exit_code == 0) std::remove(results.c_str());
+}
+
+TEST(GrammarFuzz, ToolCallGrammarsOfEveryFamilyParseBack) {
+  NURI_REQUIRE_SHARED();
+  const std::string src = NURI_SOURCE_DIR;
+  using ojson = nlohmann::ordered_json;
+  int seeds = 1;  // per template; the slow entry runs 4
+  if (const char* s = std::getenv("NURI_GRAMMAR_FUZZ_SEEDS")) seeds = std::max(1, std::atoi(s) / 5);
+  const ojson tools = ojson::parse(R"([
+    {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object",
+      "properties": {"city": {"type": "string", "maxLength": 12}, "unit": {"enum": ["celsius", "fahrenheit"]},
+                     "days": {"type": "integer", "minimum": 1, "maximum": 7}},
+      "required": ["city", "days"], "additionalProperties": false}}},
+    {"type": "function", "function": {"name": "set_flags", "parameters": {"type": "object",
+      "properties": {"on": {"type": "boolean"}, "ids": {"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": 99},
+                     "maxItems": 3}, "note": {"type": ["string", "null"], "maxLength": 8}},
+      "required": ["on"], "additionalProperties": false}}}
+  ])");
+  std::map<std::string, ojson> schema_of;
+  for (const auto& t : tools) schema_of[t["function"]["name"].get<std::string>()] = t["function"]["parameters"];
+  const chat::SchemaToGbnf conv = [](const ojson& schema) { return json_schema_to_gbnf(schema.dump()); };
+
+  auto lm = runtime::load_model(model_path());
+  ASSERT_TRUE(lm.ok()) << lm.error();
+  engine::EngineParams ep;
+  ep.n_parallel = 8;
+  ep.n_ctx = 512;
+  ep.n_threads = 2;
+  ep.max_queue = 100000;
+  auto eng = engine::Engine::create(lm->model, lm->tokenizer, ep);
+  ASSERT_TRUE(eng.ok()) << eng.error();
+  const std::vector<int32_t> prompt = lm->tokenizer.encode("Call a tool:", true, false);
+
+  struct Call {
+    std::string file;
+    chat::ToolCallSyntax syntax;
+    uint64_t seed;
+    std::shared_ptr<engine::RequestHandle> h;
+  };
+  std::vector<Call> calls;
+  std::vector<std::string> families, no_grammar;
+  for (const auto& f : files_in(test::shared_dir() + "/templates", ".jinja")) {
+    auto text = read_file(f);
+    ASSERT_TRUE(text.ok()) << text.error();
+    auto tmpl = chat::ChatTemplate::from_source(*text);
+    if (!tmpl.ok()) continue;
+    const chat::ToolCallSyntax syn = chat::detect_tool_call_syntax(*tmpl);
+    if (syn.kind == chat::ToolCallKind::kNone) continue;
+    auto gbnf = chat::tool_call_grammar(syn, tools, conv, {});
+    if (!gbnf.ok()) {
+      no_grammar.push_back(fs::path(f).filename().string() + " (" + syn.name + "): " + gbnf.error());
+      continue;
+    }
+    auto g = Grammar::parse(*gbnf);
+    ASSERT_TRUE(g.ok()) << f << ": " << g.error();
+    families.push_back(syn.name);
+    for (uint64_t seed = 1; seed <= static_cast<uint64_t>(seeds); ++seed) {
+      engine::Request r;
+      r.prompt = prompt;
+      r.max_tokens = 400;
+      r.sampling.temperature = 1.0f;
+      r.sampling.top_k = 0;
+      r.sampling.top_p = 1.0f;
+      r.sampling.min_p = 0.0f;
+      r.sampling.seed = seed * 7919u;
+      r.grammar = *g;
+      engine::SubmitResult sr = (*eng)->submit(std::move(r));
+      ASSERT_EQ(sr.code, engine::SubmitCode::kOk) << sr.message;
+      calls.push_back({f, syn, seed, sr.handle});
+    }
+  }
+  for (const auto& m : no_grammar) std::printf("no tool-call grammar: %s\n", m.c_str());
+  EXPECT_GE(families.size(), 50u) << "fewer templates than expected have a tool-call grammar";
+
+  const std::string results = ::testing::TempDir() + "tool_call_fuzz_" + std::to_string(::getpid()) + ".jsonl";
+  std::ofstream out(results);
+  int parsed_ok = 0;
+  for (auto& c : calls) {
+    std::string text;
+    engine::FinishReason finish = engine::FinishReason::kNone;
+    engine::Event ev;
+    const auto deadline = std::chrono::steady_clock::now() + 300s;
+    bool done = false;
+    while (!done && std::chrono::steady_clock::now() < deadline) {
+      if (!c.h->next(&ev, 100ms)) continue;
+      text += ev.text;
+      if (ev.kind == engine::Event::Kind::kDone) {
+        done = true;
+        finish = ev.finish;
+      }
+    }
+    const std::string where = fs::path(c.file).filename().string() + " (" + c.syntax.name + ") seed " + std::to_string(c.seed);
+    ASSERT_TRUE(done) << where << " timed out";
+    // One call of bounded arguments: the grammar's language is finite, the choice must stop.
+    EXPECT_EQ(finish, engine::FinishReason::kStop) << where << ": " << text;
+    chat::ParsedOutput p = chat::parse_tool_calls(c.syntax, text, tools);
+    const bool one = p.tool_calls.size() == 1;
+    EXPECT_TRUE(one) << where << ": " << p.tool_calls.size() << " calls parsed from: " << text;
+    EXPECT_EQ(p.content.find_first_not_of(" \t\r\n"), std::string::npos) << where << ": content left: '" << p.content << "' from: " << text;
+    for (const auto& call : p.tool_calls) {
+      auto it = schema_of.find(call.name);
+      EXPECT_NE(it, schema_of.end()) << where << ": unknown tool '" << call.name << "' from: " << text;
+      if (it == schema_of.end()) continue;
+      ojson line = {{"kind", "args"}, {"file", c.file}, {"tool", call.name}, {"schema", it->second}, {"seed", c.seed},
+                    {"text", call.arguments.dump()}, {"finish", engine::finish_reason_name(finish)}};
+      out << line.dump(-1, ' ', false, ojson::error_handler_t::replace) << "\n";
+    }
+    parsed_ok += one && p.content.find_first_not_of(" \t\r\n") == std::string::npos;
+  }
+  out.close();
+  std::set<std::string> fams(families.begin(), families.end());
+  std::printf("tool-call fuzz: %zu generations over %zu templates (%zu families), %d parsed back into exactly one call\n",
+              calls.size(), families.size(), fams.size(), parsed_ok);
+  test::CmdResult r = test::run_cmd("/usr/bin/python3 " + test::shell_quote(src + "/tests/grammar/fuzz_check.py") + " " +
+                                    test::shell_quote(results) + " 2>&1 | tail -4");
+  std::printf("%s", r.out.c_str());
+  EXPECT_EQ(r.exit_code, 0) << "arguments that do not validate (see above); results in " << results;
+  EXPECT_NE(r.out.find("args: "), std::string::npos) << r.out;
   if (r.exit_code == 0) std::remove(results.c_str());
 }
 
