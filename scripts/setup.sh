@@ -19,6 +19,7 @@ PKGS=(
   clang libclang-rt-14-dev   # libFuzzer and sanitizer runtimes
   python3 python3-numpy python3-jinja2   # tooling only: reference checks, data generation
   python3-jsonschema    # tests: independent validator of structured output (grammar fuzz, server e2e)
+  zlib1g-dev            # nuri compare --eval humaneval reads HumanEval.jsonl.gz
 )
 
 missing=()

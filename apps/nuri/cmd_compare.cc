@@ -1,5 +1,6 @@
-// nuri compare -m A -m B [...] [--eval synth] [--n N] [-o DIR]
-// Runs the same eval (`nuri eval-synth`) and `nuri bench` on each model, each in its own child
+// nuri compare -m A -m B [...] [--eval synth|gsm8k|mbpp|humaneval|bfcl] [--n N] [--data PATH] [-o DIR]
+// Runs the same eval (`nuri eval-synth`, or `nuri eval TASK` for the public benchmarks) and
+// `nuri bench` on each model, each in its own child
 // process of this binary (the code behind those commands, unchanged; a fresh process per model
 // makes the peak-RSS numbers mean that model), and writes DIR/report.md, DIR/chart.svg and
 // DIR/report.json (compare_report.h).
@@ -81,6 +82,8 @@ uint64_t size_of(const std::string& path) {
 const char* task_of_kind(const std::string& kind) {
   if (kind == "a") return "arith";
   if (kind == "b") return "action";
+  for (const char* t : {"gsm8k", "mbpp", "humaneval", "bfcl"})
+    if (kind == t) return t;
   return nullptr;
 }
 
@@ -89,11 +92,14 @@ int run_compare(int argc, char** argv) {
                "chart.svg (bar chart), report.json.",
                "nuri compare"};
   std::vector<std::string> models;
-  std::string eval = "synth", out_dir = "nuri-compare";
+  std::string eval = "synth", out_dir = "nuri-compare", data;
   int n = 50, max_tokens = 256, threads = 0, bench_prompt = 128, bench_gen = 32, bench_runs = 3;
   uint64_t seed = 987654321;
   app.add_option("-m,--model", models, "a model: path or store name (give -m once per model)")->required();
-  app.add_option("--eval", eval, "synth (held-out synthetic arithmetic + text-to-action); gsm8k, mbpp, humaneval, bfcl: not yet");
+  app.add_option("--eval", eval,
+                 "synth (held-out synthetic arithmetic + text-to-action), gsm8k, mbpp, humaneval (code run in the sandbox) "
+                 "or bfcl (tool calls); default synth");
+  app.add_option("--data", data, "dataset for gsm8k/mbpp/humaneval/bfcl (default: under $NURI_EVAL_DIR or ../shared/eval)");
   app.add_option("--n", n, "problems per task (default 50)")->check(CLI::Range(1, 100000));
   app.add_option("--seed", seed, "held-out seed for synth (default 987654321)");
   app.add_option("--max-tokens", max_tokens, "max reply tokens (default 256)")->check(CLI::Range(1, 8192));
@@ -107,11 +113,13 @@ int run_compare(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 1;
   }
-  if (eval != "synth") {
-    if (eval == "gsm8k" || eval == "mbpp" || eval == "humaneval" || eval == "bfcl")
-      std::fprintf(stderr, "nuri compare: --eval %s is not supported yet (supported: synth)\n", eval.c_str());
-    else
-      std::fprintf(stderr, "nuri compare: unknown eval '%s' (supported: synth)\n", eval.c_str());
+  const bool synth = eval == "synth";
+  if (!synth && eval != "gsm8k" && eval != "mbpp" && eval != "humaneval" && eval != "bfcl") {
+    std::fprintf(stderr, "nuri compare: unknown eval '%s' (synth, gsm8k, mbpp, humaneval, bfcl)\n", eval.c_str());
+    return 1;
+  }
+  if (synth && !data.empty()) {
+    std::fprintf(stderr, "nuri compare: --data is for gsm8k, mbpp, humaneval and bfcl (synth generates its problems)\n");
     return 1;
   }
   nuri::cli::CompareReport report;
@@ -145,11 +153,19 @@ int run_compare(int argc, char** argv) {
                  row.name.c_str(), eval.c_str(), n);
     const std::string jsonl = out_dir + "/eval-" + std::to_string(i) + ".jsonl";
     nuri::Timer t;
-    auto e = run_self({"eval-synth", "-m", row.path, "--n", std::to_string(n), "--seed", std::to_string(seed),
-                       "--max-tokens", std::to_string(max_tokens), "-t", th, "--json", jsonl});
+    std::vector<std::string> eargs =
+        synth ? std::vector<std::string>{"eval-synth", "-m", row.path, "--n", std::to_string(n), "--seed", std::to_string(seed),
+                                         "--max-tokens", std::to_string(max_tokens), "-t", th, "--json", jsonl}
+              : std::vector<std::string>{"eval", eval, "-m", row.path, "--n", std::to_string(n), "--max-tokens",
+                                         std::to_string(max_tokens), "-t", th, "--json", jsonl};
+    if (!data.empty()) {
+      eargs.push_back("--data");
+      eargs.push_back(data);
+    }
+    auto e = run_self(eargs);
     row.eval_seconds = t.seconds();
     if (e.exit_code != 0) {
-      std::fprintf(stderr, "nuri compare: eval-synth failed on %s (exit %d)\n", row.name.c_str(), e.exit_code);
+      std::fprintf(stderr, "nuri compare: %s failed on %s (exit %d)\n", eargs[0].c_str(), row.name.c_str(), e.exit_code);
       return 1;
     }
     row.peak_rss_mib_eval = e.max_rss_mib;

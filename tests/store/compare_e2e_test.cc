@@ -81,10 +81,60 @@ TEST(Compare, WritesReportForSharedModels) {
   fs::remove_all(out);
 }
 
+// --eval humaneval on two shared models: the report has the task, the counts equal a separate
+// `nuri eval` run, every problem's program ran (tiny models score ~0; the mechanism is what counts),
+// and the chart renders.
+TEST(Compare, PublicBenchmark) {
+  NURI_REQUIRE_SHARED();
+  const fs::path out = fs::path(::testing::TempDir()) / ("nuri_compare_he_" + std::to_string(::getpid()));
+  fs::remove_all(out);
+  const std::string models = nuri::test::shared_dir() + "/models";
+  const std::string a = models + "/stories260K-Q8_0.gguf", b = models + "/tiny-mixtral-moe-8x-spm-Q4_K_M.gguf";
+  auto r = run_cmd(nuri_binary() + " compare -m " + shell_quote(a) + " -m " + shell_quote(b) +
+                   " --eval humaneval --n 3 --max-tokens 24 -t 2 --bench-prompt 16 --bench-gen 4 --bench-runs 1 -o " +
+                   shell_quote(out.string()) + " 2>/dev/null");
+  ASSERT_EQ(r.exit_code, 0);
+  const auto j = nlohmann::json::parse(slurp(out / "report.json"));
+  EXPECT_EQ(j["eval"], "humaneval");
+  ASSERT_EQ(j["models"].size(), 2u);
+  for (const auto& m : j["models"]) {
+    EXPECT_EQ(m["tasks"]["humaneval"]["total"], 3) << m.dump();
+    EXPECT_EQ(m["tasks"].size(), 1u);
+  }
+  EXPECT_NE(slurp(out / "report.md").find("| humaneval |"), std::string::npos);
+  // The per-problem lines of the second model: every program ran to an exit status.
+  std::ifstream lines(out / "eval-1.jsonl");
+  std::string line;
+  int n = 0, correct = 0;
+  while (std::getline(lines, line)) {
+    const auto row = nlohmann::json::parse(line);
+    EXPECT_EQ(row["kind"], "humaneval");
+    EXPECT_EQ(row["got"].get<std::string>().rfind("exit ", 0), 0u) << row.dump();
+    correct += row["correct"].get<bool>();
+    ++n;
+  }
+  EXPECT_EQ(n, 3);
+  auto e = run_cmd(nuri_binary() + " eval humaneval -m " + shell_quote(b) + " --n 3 --max-tokens 24 -t 2 2>/dev/null");
+  ASSERT_EQ(e.exit_code, 0);
+  EXPECT_NE(e.out.find("humaneval"), std::string::npos) << e.out;
+  EXPECT_NE(e.out.find(": " + std::to_string(correct) + " / 3 "), std::string::npos) << e.out;
+  EXPECT_EQ(j["models"][1]["tasks"]["humaneval"]["correct"].get<int>(), correct);
+  if (nuri::test::path_exists("/usr/bin/rsvg-convert")) {
+    const std::string png = (out / "chart.png").string();
+    auto c = run_cmd("/usr/bin/rsvg-convert " + shell_quote((out / "chart.svg").string()) + " -o " + shell_quote(png) + " 2>&1");
+    EXPECT_EQ(c.exit_code, 0) << c.out;
+    EXPECT_EQ(slurp(png).substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
+  }
+  fs::remove_all(out);
+}
+
 TEST(Compare, ClearErrors) {
-  auto r = run_cmd(nuri_binary() + " compare -m a -m b --eval gsm8k 2>&1");
+  auto r = run_cmd(nuri_binary() + " compare -m a -m b --eval squad 2>&1");
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.out.find("not supported yet"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("unknown eval 'squad'"), std::string::npos) << r.out;
+  r = run_cmd(nuri_binary() + " eval gsm8k -m a --data /nonexistent/test.jsonl 2>&1");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("/nonexistent/test.jsonl"), std::string::npos) << r.out;
   r = run_cmd("NURI_MODELS= " + nuri_binary() + " compare -m no-such-model -o /nonexistent/x 2>&1");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.out.find("no-such-model"), std::string::npos) << r.out;
