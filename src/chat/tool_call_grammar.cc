@@ -246,6 +246,24 @@ Result<std::string> one_call(Builder* b, const ToolCallSyntax& syn, const json& 
       if (!p.ok()) return p;
       return lit(syn.call_open + name + "\">") + " " + kNl + *p + " " + kNl + " " + lit(syn.call_close);
     }
+    case K::kKimiK3: {
+      // <|open|>call tool="NAME" index="N"<|sep|> <|open|>argument key="K" type="T"<|sep|>V<|close|>argument<|sep|>...
+      // type "string": V is raw text; any other type: V is JSON (T from the schema's type).
+      auto p = xml_params(b, params, prefix, [&](const std::string& k, const std::string& v, bool str) {
+        const json& ps = params["properties"][k];
+        std::string type = "(\"number\" | \"boolean\" | \"null\" | \"object\" | \"array\")";
+        if (ps.is_object() && ps.contains("type") && ps["type"].is_string()) {
+          const std::string t = ps["type"].get<std::string>();
+          if (t == "integer" || t == "number") type = lit("number");
+          else if (t == "boolean" || t == "null" || t == "object" || t == "array") type = lit(t);
+        }
+        const std::string head = syn.param_open + k + "\" type=\"";
+        return "(" + (str ? lit(head + "string\"<|sep|>") : lit(head) + " " + type + " " + lit("\"<|sep|>")) + " " + v + " " +
+               lit(syn.param_close) + ")";
+      });
+      if (!p.ok()) return p;
+      return lit(syn.call_open + name + "\" index=\"") + " [1-9] [0-9]? " + lit("\"<|sep|>") + *p + " " + lit(syn.call_close);
+    }
     default:
       return Error("constrained tool calls are not supported for the '" + syn.name +
                    "' call syntax (its arguments are not JSON)");
@@ -311,9 +329,11 @@ Result<std::string> tool_call_grammar(const ToolCallSyntax& syn, const json& too
       sep = kNl;
       break;
     case K::kKimiK2:
+    case K::kKimiK3:
     case K::kSolar:
       pre = lit(syn.open);
       post = lit(syn.close);
+      if (syn.kind == K::kKimiK3) post += " (" + lit("<|close|>message<|sep|>") + ")?";  // the turn's close, as rendered
       sep = "\"\"";
       break;
     case K::kHarmony: sep = ""; break;
