@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <dirent.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -91,6 +92,36 @@ TEST(MemoryFit, EstimatesMatchRealSizes) {
   }
 }
 
+// A Hugging Face MoE directory (nuri gen --format safetensors), whose experts the
+// loader stacks into owned copies (counted twice: mapped and copied).
+TEST(MemoryFit, HuggingFaceDirectories) {
+  NURI_REQUIRE_SHARED();
+  const std::string vocab = test::shared_dir() + "/vocab/ggml-vocab-gpt-2.gguf";
+  for (const char* spec : {"qwen3moe tiny-moe"}) {  // (dense directories take the same path minus the copies)
+    SCOPED_TRACE(spec);
+    std::string arch = spec, shape;
+    shape = arch.substr(arch.find(' ') + 1);
+    arch.resize(arch.find(' '));
+    const std::string dir = ::testing::TempDir() + "/nuri_fit_" + arch + "_" + std::to_string(::getpid());
+    ASSERT_EQ(test::run_cmd(test::nuri_binary() + " gen --arch " + arch + " --vocab " + test::shell_quote(vocab) + " --shape " +
+                            shape + " --seed 3 --format safetensors -o " + test::shell_quote(dir) + " 2>/dev/null")
+                  .exit_code,
+              0);
+    auto facts = read_model_facts(dir);
+    ASSERT_TRUE(facts.ok()) << facts.error();
+    auto m = model::Model::load(dir);
+    ASSERT_TRUE(m.ok()) << m.error();
+    EXPECT_EQ(facts->config.n_layer, (*m)->config().n_layer);
+    EXPECT_EQ(facts->config.kv_dim(), (*m)->config().kv_dim());
+    EXPECT_EQ(facts->config.n_vocab, (*m)->config().n_vocab);
+    EXPECT_GE(facts->weight_bytes, (*m)->weight_bytes());
+    EXPECT_GT(facts->file_bytes, 0u);
+    if ((*m)->config().n_expert > 0) EXPECT_GT(facts->weight_bytes, facts->file_bytes);  // + the stacked expert copies
+    else EXPECT_LE(facts->weight_bytes, facts->file_bytes);
+    std::filesystem::remove_all(dir);
+  }
+}
+
 TEST(MemoryFit, LargestFittingContext) {
   NURI_REQUIRE_SHARED();
   auto facts = read_model_facts(test::shared_dir() + "/models/tiny-mixtral-moe-8x-spm-Q4_K_M.gguf");
@@ -147,6 +178,28 @@ TEST(MemoryFit, RunRefusesAndCtxAutoShrinks) {
   EXPECT_EQ(ok.exit_code, 0) << ok.out;
   EXPECT_NE(ok.out.find("Once upon a time"), std::string::npos) << ok.out;
   EXPECT_NE(ok.out.find("context reduced to"), std::string::npos) << ok.out;
+}
+
+TEST(MemoryFit, ServeRefusesAndCtxAutoShrinks) {
+  NURI_REQUIRE_SHARED();
+  const std::string m = test::shared_dir() + "/models/stories260K-F32.gguf";
+  auto r = test::run_cmd(test::nuri_binary() + " serve -m " + m + " --port 0 -t 1 --ctx 512 --max-memory 2M 2>&1");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("does not fit in memory"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("x 4 + compute"), std::string::npos) << r.out;  // 4 slots (--parallel default)
+  // --ctx auto: starts with the context that fits (then SIGTERM from timeout ends it cleanly).
+  auto facts = read_model_facts(m);
+  ASSERT_TRUE(facts.ok());
+  FitParams fp;
+  fp.n_ctx = 512;
+  fp.n_seq = 4;
+  fp.n_threads = 1;
+  const MemoryNeeds need = estimate_memory(*facts, fp);
+  const std::string cap = std::to_string(need.total() - need.kv / 2);
+  auto a = test::run_cmd("timeout 3 " + test::nuri_binary() + " serve -m " + m + " --port 0 -t 1 --ctx auto --max-memory " + cap + " 2>&1");
+  EXPECT_NE(a.out.find("context reduced to"), std::string::npos) << a.out;
+  EXPECT_NE(a.out.find("4 slots x 2"), std::string::npos) << a.out;  // about half of 512 positions
+  EXPECT_NE(a.out.find("listening on"), std::string::npos) << a.out;
 }
 
 }  // namespace
