@@ -155,7 +155,7 @@ int run_eval(int argc, char** argv) {
   size_t gen_tokens = 0;
   for (size_t i = 0; i < handles.size(); ++i) {
     nuri::engine::Event ev;
-    while (!handles[i]->finished() || handles[i]->next(&ev, std::chrono::milliseconds(0))) {
+    while (true) {  // every request ends with exactly one done event (one choice)
       if (!handles[i]->next(&ev, std::chrono::milliseconds(100))) continue;
       replies[i] += ev.text;
       if (ev.kind == nuri::engine::Event::Kind::kDone) {
@@ -211,6 +211,7 @@ int run_eval(int argc, char** argv) {
     correct += ok;
     if (!json_out.empty()) {
       ojson row = {{"kind", bench::task_name(*task)}, {"id", p.id}, {"correct", ok}, {"got", got}, {"reply", reply}};
+      if (!p.messages.is_array()) row["user"] = p.user;
       if (*task == bench::Task::kGsm8k) row["expected"] = p.answer;
       if (*task == bench::Task::kBfcl) row["expected"] = ojson::parse(p.expected_calls.dump());
       lines += row.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";

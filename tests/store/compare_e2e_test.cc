@@ -114,6 +114,17 @@ TEST(Compare, PublicBenchmark) {
     ++n;
   }
   EXPECT_EQ(n, 3);
+  // The first reply is the model's greedy text on the chat-rendered question (as `nuri run` gives it).
+  std::ifstream again(out / "eval-1.jsonl");
+  ASSERT_TRUE(std::getline(again, line));
+  const auto first = nlohmann::json::parse(line);
+  const nlohmann::json msgs = nlohmann::json::array({{{"role", "user"}, {"content", first["user"]}}});
+  const auto rendered = run_cmd(nuri_binary() + " template -m " + shell_quote(b) + " --messages " + shell_quote(msgs.dump()));
+  ASSERT_EQ(rendered.exit_code, 0);
+  auto ran = run_cmd(nuri_binary() + " run -m " + shell_quote(b) + " -n 24 --no-echo -t 2 -p " + shell_quote(rendered.out) + " 2>/dev/null");
+  ASSERT_EQ(ran.exit_code, 0);
+  if (!ran.out.empty() && ran.out.back() == '\n') ran.out.pop_back();
+  EXPECT_EQ(first["reply"].get<std::string>(), ran.out);
   auto e = run_cmd(nuri_binary() + " eval humaneval -m " + shell_quote(b) + " --n 3 --max-tokens 24 -t 2 2>/dev/null");
   ASSERT_EQ(e.exit_code, 0);
   EXPECT_NE(e.out.find("humaneval"), std::string::npos) << e.out;
