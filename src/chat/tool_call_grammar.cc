@@ -152,6 +152,51 @@ Result<std::string> xml_params(Builder* b, const json& params, const std::string
 constexpr const char* kNl = "\"\\n\"?";
 constexpr const char* kWs = "[ \\t\\n]{0,8}";
 
+// MiniMax-M3 element content for a schema: raw text for strings, <item> children for arrays,
+// property children for objects with required properties (as the template renders them),
+// JSON text otherwise (its parser reads element text that is not markup as JSON).
+constexpr const char* kMm3Sep = "]<]minimax[>[";
+Result<std::string> mm3_value(Builder* b, const json& s, const std::string& prefix, int depth) {
+  if (depth > 16) return Error("schema nests too deeply for the minimax-m3 call syntax");
+  const std::string raw = raw_string_value(s);
+  if (!raw.empty()) return raw;
+  const std::string S = lit(kMm3Sep);
+  auto type_is = [&](const char* t) { return s.is_object() && s.contains("type") && s["type"].is_string() && s["type"] == t; };
+  auto count = [&](const char* k, int64_t dflt) {
+    auto it = s.find(k);
+    return it != s.end() && it->is_number_integer() && it->get<int64_t>() >= 0 ? std::min<int64_t>(it->get<int64_t>(), 100000) : dflt;
+  };
+  if (type_is("array") && s.contains("items") && s["items"].is_object() && !s.contains("prefixItems")) {
+    const int64_t mn = count("minItems", 0), mx = count("maxItems", -1);
+    if (mx < 0 || mx >= mn) {
+      NURI_ASSIGN_OR_RETURN(std::string item, mm3_value(b, s["items"], prefix + "i", depth + 1));
+      if (mx == 0) return lit("[]");
+      // An element without children reads as "": an empty array is written as JSON.
+      const std::string items = "(" + S + " " + lit("<item>") + " " + item + " " + S + " " + lit("</item>") + "){" +
+                                std::to_string(std::max<int64_t>(mn, 1)) + "," + (mx < 0 ? "" : std::to_string(mx)) + "}";
+      return mn == 0 ? "(" + lit("[]") + " | " + items + ")" : items;
+    }
+  }
+  if (type_is("object") && s.contains("properties") && s["properties"].is_object() && s.contains("required") &&
+      s["required"].is_array() && !s["required"].empty() &&
+      !(s.contains("additionalProperties") && !(s["additionalProperties"].is_boolean() && !s["additionalProperties"].get<bool>()))) {
+    std::string expr;
+    int j = 0;
+    for (bool required_pass : {true, false}) {
+      for (const auto& [key, sub] : s["properties"].items()) {
+        bool is_req = false;
+        for (const auto& r : s["required"]) is_req = is_req || (r.is_string() && r.get<std::string>() == key);
+        if (is_req != required_pass) continue;
+        NURI_ASSIGN_OR_RETURN(std::string v, mm3_value(b, sub, prefix + "p" + std::to_string(j++) + "-", depth + 1));
+        const std::string e = "(" + S + " " + lit("<" + key + ">") + " " + v + " " + S + " " + lit("</" + key + ">") + ")";
+        expr += is_req ? " " + e : " " + e + "?";
+      }
+    }
+    return "(" + expr + ")";
+  }
+  return b->schema_rule(s, prefix);
+}
+
 Result<std::string> one_call(Builder* b, const ToolCallSyntax& syn, const json& fn, int i) {
   using K = ToolCallKind;
   const std::string name = fn["name"].get<std::string>();
@@ -264,6 +309,28 @@ Result<std::string> one_call(Builder* b, const ToolCallSyntax& syn, const json& 
       if (!p.ok()) return p;
       return lit(syn.call_open + name + "\" index=\"") + " [1-9] [0-9]? " + lit("\"<|sep|>") + *p + " " + lit(syn.call_close);
     }
+    case K::kMiniMaxM3: {
+      // ]<]minimax[>[<invoke name="NAME">]<]minimax[>[<K>V]<]minimax[>[</K>...]<]minimax[>[</invoke>\n
+      const std::string S = lit(kMm3Sep);
+      std::string expr;
+      if (params.contains("properties") && params["properties"].is_object()) {
+        std::vector<std::string> req;
+        if (params.contains("required") && params["required"].is_array())
+          for (const auto& r : params["required"]) req.push_back(r.get<std::string>());
+        int j = 0;
+        for (bool required_pass : {true, false}) {
+          for (const auto& [key, sub] : params["properties"].items()) {
+            const bool is_req = std::find(req.begin(), req.end(), key) != req.end();
+            if (is_req != required_pass) continue;
+            Result<std::string> v = mm3_value(b, sub, prefix + "p" + std::to_string(j++) + "-", 0);
+            if (!v.ok()) return Status(v.status().with_context("property '" + key + "'"));
+            const std::string e = "(" + S + " " + lit("<" + key + ">") + " " + *v + " " + S + " " + lit("</" + key + ">") + ")";
+            expr += is_req ? " " + e : " " + e + "?";
+          }
+        }
+      }
+      return S + " " + lit("<invoke name=\"" + name + "\">") + expr + " " + S + " " + lit("</invoke>\n");
+    }
     default:
       return Error("constrained tool calls are not supported for the '" + syn.name +
                    "' call syntax (its arguments are not JSON)");
@@ -337,6 +404,11 @@ Result<std::string> tool_call_grammar(const ToolCallSyntax& syn, const json& too
       sep = "\"\"";
       break;
     case K::kHarmony: sep = ""; break;
+    case K::kMiniMaxM3:
+      pre = "(" + lit(kMm3Sep) + ")? " + lit(syn.open + "\n");  // the separator may end the generation prompt
+      post = lit(std::string(kMm3Sep) + syn.close);
+      sep = "\"\"";
+      break;
     case K::kXmlFunction: sep = kNl; break;
     case K::kArgKeyValue:
       pre = syn.open.empty() ? "" : lit(syn.open + "\n");
