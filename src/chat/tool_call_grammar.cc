@@ -1,8 +1,10 @@
 // chat/tool_call_grammar.cc — GBNF for a family's call syntax with schema-checked arguments.
 // Each tool's parameter schema becomes rules prefixed "tN-" (JSON-bodied families) or one rule
 // set per parameter "tN-pM-" (XML families: string parameters are free text without '<', others
-// JSON). The wrapper text copies what the family's template renders, so a constrained reply
-// looks like the model's own calls.
+// JSON; Gemma 4 and pythonic calls: top-level strings in the family's quotes, booleans in
+// Python's spelling for pythonic, other values JSON, which their literal readers accept). The
+// wrapper text copies what the family's template renders, so a constrained reply looks like the
+// model's own calls.
 #include <algorithm>
 #include <cctype>
 
@@ -197,6 +199,69 @@ Result<std::string> mm3_value(Builder* b, const json& s, const std::string& pref
   return b->schema_rule(s, prefix);
 }
 
+// "k<sep>v" items joined by `comma`, required properties first (in schema order), then the
+// optional ones, each of which may be left out. `value(key, schema, j)` gives a value expression.
+Result<std::string> kv_list(Builder* b, const json& params, const std::string& prefix, const std::string& comma,
+                            const std::function<Result<std::string>(const std::string&, const json&, int)>& item) {
+  if (!params.contains("properties") || !params["properties"].is_object()) return std::string("\"\"");
+  std::vector<std::string> req_names;
+  if (params.contains("required") && params["required"].is_array())
+    for (const auto& r : params["required"]) req_names.push_back(r.get<std::string>());
+  std::vector<std::string> req, opt;
+  int j = 0;
+  for (bool required_pass : {true, false}) {
+    for (const auto& [key, sub] : params["properties"].items()) {
+      const bool is_req = std::find(req_names.begin(), req_names.end(), key) != req_names.end();
+      if (is_req != required_pass) continue;
+      Result<std::string> e = item(key, sub, j++);
+      if (!e.ok()) return Status(e.status().with_context("property '" + key + "'"));
+      (is_req ? req : opt).push_back("(" + *e + ")");
+    }
+  }
+  std::string body;
+  for (size_t k = 0; k < req.size(); ++k) body += (k ? " " + comma + " " : "") + req[k];
+  if (opt.empty()) return body.empty() ? std::string("\"\"") : body;
+  // T_k: a non-empty, in-order selection of opt[k..]:  T_k ::= opt_k (comma T_k+1)? | T_k+1
+  std::string next;
+  for (size_t k = opt.size(); k-- > 0;) {
+    const std::string name = prefix + "kv" + std::to_string(k);
+    std::string rule = name + " ::= " + opt[k];
+    if (!next.empty()) rule += " (" + comma + " " + next + ")? | " + next;
+    b->rules += rule + "\n";
+    next = name;
+  }
+  return req.empty() ? "(" + next + ")?" : body + " (" + comma + " " + next + ")?";
+}
+
+// A Python single-quoted string of minLength..maxLength characters (pythonic calls).
+std::string py_string(const json& s) {
+  std::vector<std::string> vals;
+  if (s.is_object() && s.contains("enum") && s["enum"].is_array())
+    for (const auto& v : s["enum"])
+      if (v.is_string()) vals.push_back(v.get<std::string>());
+  if (s.is_object() && s.contains("const") && s["const"].is_string()) vals.push_back(s["const"].get<std::string>());
+  if (!vals.empty()) {
+    std::string alt = "(";
+    for (size_t k = 0; k < vals.size(); ++k) {
+      std::string q = "'";
+      for (char c : vals[k]) {
+        if (c == '\'' || c == '\\') q += '\\';
+        q += c;
+      }
+      alt += (k ? " | " : "") + lit(q + "'");
+    }
+    return alt + ")";
+  }
+  auto count = [&](const char* k, int64_t dflt) {
+    auto it = s.find(k);
+    return it != s.end() && it->is_number_integer() && it->get<int64_t>() >= 0 ? std::min<int64_t>(it->get<int64_t>(), 100000) : dflt;
+  };
+  int64_t mn = count("minLength", 0), mx = count("maxLength", -1);
+  if (mx >= 0 && mx < mn) mx = -1;
+  return "\"'\" ([^'\\\\\\x00-\\x1F] | \"\\\\\" ['\\\\]){" + std::to_string(mn) + "," + (mx < 0 ? "" : std::to_string(mx)) +
+         "} \"'\"";
+}
+
 Result<std::string> one_call(Builder* b, const ToolCallSyntax& syn, const json& fn, int i) {
   using K = ToolCallKind;
   const std::string name = fn["name"].get<std::string>();
@@ -309,6 +374,35 @@ Result<std::string> one_call(Builder* b, const ToolCallSyntax& syn, const json& 
       if (!p.ok()) return p;
       return lit(syn.call_open + name + "\" index=\"") + " [1-9] [0-9]? " + lit("\"<|sep|>") + *p + " " + lit(syn.call_close);
     }
+    case K::kGemma4: {
+      // <|tool_call>call:NAME{k:<|"|>text<|"|>,n:1}<tool_call|>: bare keys, top-level strings in
+      // the family's <|"|> quotes, other values as JSON (which its literal reader also reads).
+      auto list = kv_list(b, params, prefix, lit(","), [&](const std::string& k, const json& sub, int j) -> Result<std::string> {
+        bool bare = !k.empty() && k[0] != '-';
+        for (char c : k) bare = bare && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-');
+        const std::string key = bare ? lit(k + ":") : lit(json(k).dump() + ":");
+        const std::string raw = raw_string_value(sub);
+        if (!raw.empty()) return key + " " + lit("<|\"|>") + " " + raw + " " + lit("<|\"|>");
+        NURI_ASSIGN_OR_RETURN(std::string v, b->schema_rule(sub, prefix + "p" + std::to_string(j) + "-"));
+        return key + " " + v;
+      });
+      if (!list.ok()) return list;
+      return lit(syn.call_open + name + "{") + " " + *list + " " + lit("}" + syn.call_close);
+    }
+    case K::kPythonic: {
+      // [NAME(k='text', n=1)]: strings single-quoted, other values as JSON (true/false/null are
+      // read like True/False/None).
+      auto list = kv_list(b, params, prefix, lit(", "), [&](const std::string& k, const json& sub, int j) -> Result<std::string> {
+        if (!raw_string_value(sub).empty()) return lit(k + "=") + " " + py_string(sub);
+        if (sub.is_object() && sub.contains("type") && sub["type"] == "boolean" && !sub.contains("enum") &&
+            !sub.contains("const"))
+          return lit(k + "=") + " (\"True\" | \"False\")";
+        NURI_ASSIGN_OR_RETURN(std::string v, b->schema_rule(sub, prefix + "p" + std::to_string(j) + "-"));
+        return lit(k + "=") + " " + v;
+      });
+      if (!list.ok()) return list;
+      return lit(name + "(") + " " + *list + " " + lit(")");
+    }
     case K::kMiniMaxM3: {
       // ]<]minimax[>[<invoke name="NAME">]<]minimax[>[<K>V]<]minimax[>[</K>...]<]minimax[>[</invoke>\n
       const std::string S = lit(kMm3Sep);
@@ -404,6 +498,12 @@ Result<std::string> tool_call_grammar(const ToolCallSyntax& syn, const json& too
       sep = "\"\"";
       break;
     case K::kHarmony: sep = ""; break;
+    case K::kGemma4: sep = "\"\""; break;
+    case K::kPythonic:
+      pre = lit(syn.open + "[");
+      post = lit("]" + syn.close);
+      sep = lit(", ");
+      break;
     case K::kMiniMaxM3:
       pre = "(" + lit(kMm3Sep) + ")? " + lit(syn.open + "\n");  // the separator may end the generation prompt
       post = lit(std::string(kMm3Sep) + syn.close);

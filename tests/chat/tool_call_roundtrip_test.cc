@@ -138,7 +138,7 @@ const Row kTable[] = {
 const std::string kGrammarExact[] = {"hermes", "apertus", "tool-calls-tag", "minimax-m1", "command-r", "nemotron",
                                      "gigachat", "llama3", "functionary-v3.1", "functionary-v3.2", "mistral",
                                      "deepseek", "deepseek-r1", "kimi-k2", "harmony", "solar", "glm", "hunyuan",
-                                     "minimax-m2", "deepseek-dsml", "glimmer", "kimi-k3"};
+                                     "minimax-m2", "deepseek-dsml", "glimmer", "kimi-k3", "pythonic"};
 
 json tools() {
   return json::parse(R"([
