@@ -78,6 +78,13 @@ Result<ModelPool::Lease> ModelPool::acquire(size_t i, std::chrono::milliseconds 
   std::unique_lock lk(mu_);
   while (true) {
     Slot& s = slots_[i];
+    if (s.model && s.drained_by > 0) {  // another model waits for this one's memory: wait with it
+      if (cv_.wait_until(lk, deadline) == std::cv_status::timeout) {
+        *http_status = 503;
+        return Error("model '" + e.id + "' is making room for another model; retry later");
+      }
+      continue;
+    }
     if (s.model) {
       ++s.leases;
       s.last_used = ++tick_;
@@ -115,8 +122,19 @@ Result<ModelPool::Lease> ModelPool::acquire(size_t i, std::chrono::milliseconds 
       continue;  // the world may have changed meanwhile
     }
     if (cap_ > 0 && used_locked() + e.bytes > cap_) {
-      // Only busy (or loading) models hold the memory: wait for a lease to end.
-      if (cv_.wait_until(lk, deadline) == std::cv_status::timeout) {
+      // Only busy (or loading) models hold the memory: drain the least recently used busy one
+      // (its running requests finish, new ones wait) and wait for its leases to end.
+      int victim = -1;
+      for (size_t j = 0; j < slots_.size(); ++j)
+        if (j != i && slots_[j].model && (victim < 0 || slots_[j].last_used < slots_[victim].last_used))
+          victim = static_cast<int>(j);
+      if (victim >= 0) ++slots_[victim].drained_by;
+      const bool timed_out = cv_.wait_until(lk, deadline) == std::cv_status::timeout;
+      if (victim >= 0) {
+        --slots_[victim].drained_by;
+        cv_.notify_all();
+      }
+      if (timed_out) {
         *http_status = 503;
         return Error("model '" + e.id + "' does not fit next to the models in use (memory cap " + std::to_string(cap_ >> 20) +
                      " MiB); retry later");

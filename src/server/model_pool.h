@@ -5,9 +5,11 @@
 //   loaded engine, loading it first when needed. Each entry carries the memory estimate of its
 //   engine (runtime/memory_fit.h); before a load, idle loaded models (no lease) are unloaded,
 //   least recently used first, until the estimates of the loaded ones plus the new one fit the
-//   cap; when only busy models are left, the load waits for leases to end.
+//   cap; when only busy models are left, the load waits for leases to end, and the least
+//   recently used busy model drains meanwhile (no new leases; its requests wait), so a steady
+//   stream of requests for one model cannot starve another: the models take turns.
 // Non-goals: eviction of a model that has requests in flight (never: a lease pins its model),
-//   fairness between models competing for the same memory, preloading.
+//   preloading.
 // Invariants: a model is unloaded only with no lease (so no request of it is in flight); the
 //   estimates of loaded and loading models never exceed the cap (0 = no cap); one load per
 //   entry at a time.
@@ -110,6 +112,7 @@ class ModelPool {
     bool loading = false;
     int32_t leases = 0;
     uint64_t last_used = 0;
+    int32_t drained_by = 0;  // loads waiting for this busy model's memory: it takes no new leases
   };
   void release(size_t i);
   uint64_t used_locked() const;

@@ -1,6 +1,6 @@
 // server/model_pool.h with real engines (stories260K): a lease pins its model; a load that needs
-// the memory of a busy model waits (503 when the wait runs out) and goes ahead, unloading the idle
-// one, once the lease ends; a model larger than the cap is refused (507); lookups by id and name.
+// the memory of a busy model waits (503 when the wait runs out) while that model takes no new
+// leases, and goes ahead, unloading the idle one, once the lease ends; a model larger than the cap is refused (507); lookups by id and name.
 #include "server/model_pool.h"
 
 #include <gtest/gtest.h>
@@ -58,8 +58,13 @@ TEST(ModelPool, LeasesPinModelsUnderTheCap) {
   auto sub = (*la)->engine->submit(r);
   ASSERT_EQ(sub.code, engine::SubmitCode::kOk);
   // b waits; the lease on a ends after 200 ms; then a is unloaded and b loaded.
+  bool drained = false;
+  int drained_status = 0;
   std::thread t([&] {
     std::this_thread::sleep_for(200ms);
+    // While b waits for a's memory, a takes no new leases (b cannot be starved by a stream of a requests).
+    auto more = pool.acquire(0, 50ms, &drained_status);
+    drained = !more.ok();
     engine::Event ev;
     while (!sub.handle->finished()) sub.handle->next(&ev, 50ms);
     la->reset();
@@ -70,6 +75,8 @@ TEST(ModelPool, LeasesPinModelsUnderTheCap) {
   t.join();
   ASSERT_TRUE(lb2.ok()) << lb2.error();
   EXPECT_GE(waited, 150ms);
+  EXPECT_TRUE(drained);
+  EXPECT_EQ(drained_status, 503);
   EXPECT_TRUE(sub.handle->finished());
   EXPECT_EQ(pool.unloads(), 1u);
   EXPECT_EQ(loads.load(), 2);
