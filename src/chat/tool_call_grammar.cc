@@ -105,6 +105,21 @@ struct Builder {
   const SchemaToGbnf& conv;
   std::string rules;
   int counter = 0;
+  const SchemaToGbnf* raw = nullptr;  // ToolGrammarOptions::raw_string_to_gbnf
+
+  // A raw (XML-family) string value for `s`, "" when `s` is not a string schema. With a raw
+  // converter, format and pattern are enforced; without one such strings are free text.
+  Result<std::string> raw_string(const json& s, const std::string& prefix) {
+    std::string v = raw_string_value(s);
+    if (v.empty() || !raw || !*raw || !s.is_object() || s.contains("enum") || s.contains("const") ||
+        !(s.contains("format") || s.contains("pattern")))
+      return v;
+    Result<std::string> g = (*raw)(s);
+    if (!g.ok()) return g.status();
+    rules += prefix_gbnf_rules(*g, prefix);
+    rules += "\n";
+    return prefix + "root";
+  }
 
   // Adds the rules for `schema` and returns the name of its root rule.
   Result<std::string> schema_rule(const json& schema, const std::string& prefix) {
@@ -135,7 +150,9 @@ Result<std::string> xml_params(Builder* b, const json& params, const std::string
     for (const auto& [key, schema] : params["properties"].items()) {
       bool is_req = std::find(req.begin(), req.end(), key) != req.end();
       if (is_req != required_pass) continue;
-      std::string value = raw_string_value(schema);
+      Result<std::string> raw = b->raw_string(schema, prefix + "p" + std::to_string(j) + "-raw-");
+      if (!raw.ok()) return Status(raw.status().with_context("property '" + key + "'"));
+      std::string value = *raw;
       bool str = !value.empty();
       if (!str) {
         Result<std::string> r = b->schema_rule(schema, prefix + "p" + std::to_string(j) + "-");
@@ -160,7 +177,7 @@ constexpr const char* kWs = "[ \\t\\n]{0,8}";
 constexpr const char* kMm3Sep = "]<]minimax[>[";
 Result<std::string> mm3_value(Builder* b, const json& s, const std::string& prefix, int depth) {
   if (depth > 16) return Error("schema nests too deeply for the minimax-m3 call syntax");
-  const std::string raw = raw_string_value(s);
+  NURI_ASSIGN_OR_RETURN(std::string raw, b->raw_string(s, prefix + "raw-"));
   if (!raw.empty()) return raw;
   const std::string S = lit(kMm3Sep);
   auto type_is = [&](const char* t) { return s.is_object() && s.contains("type") && s["type"].is_string() && s["type"] == t; };
@@ -381,7 +398,8 @@ Result<std::string> one_call(Builder* b, const ToolCallSyntax& syn, const json& 
         bool bare = !k.empty() && k[0] != '-';
         for (char c : k) bare = bare && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-');
         const std::string key = bare ? lit(k + ":") : lit(json(k).dump() + ":");
-        const std::string raw = raw_string_value(sub);
+        const bool checked = sub.is_object() && (sub.contains("format") || sub.contains("pattern"));
+        const std::string raw = checked ? "" : raw_string_value(sub);  // format/pattern: a JSON string
         if (!raw.empty()) return key + " " + lit("<|\"|>") + " " + raw + " " + lit("<|\"|>");
         NURI_ASSIGN_OR_RETURN(std::string v, b->schema_rule(sub, prefix + "p" + std::to_string(j) + "-"));
         return key + " " + v;
@@ -393,7 +411,8 @@ Result<std::string> one_call(Builder* b, const ToolCallSyntax& syn, const json& 
       // [NAME(k='text', n=1)]: strings single-quoted, other values as JSON (true/false/null are
       // read like True/False/None).
       auto list = kv_list(b, params, prefix, lit(", "), [&](const std::string& k, const json& sub, int j) -> Result<std::string> {
-        if (!raw_string_value(sub).empty()) return lit(k + "=") + " " + py_string(sub);
+        const bool checked = sub.is_object() && (sub.contains("format") || sub.contains("pattern"));
+        if (!checked && !raw_string_value(sub).empty()) return lit(k + "=") + " " + py_string(sub);
         if (sub.is_object() && sub.contains("type") && sub["type"] == "boolean" && !sub.contains("enum") &&
             !sub.contains("const"))
           return lit(k + "=") + " (\"True\" | \"False\")";
@@ -438,7 +457,7 @@ Result<std::string> tool_call_grammar(const ToolCallSyntax& syn, const json& too
   using K = ToolCallKind;
   if (syn.kind == K::kNone) return Error("the chat template has no tool-call syntax");
   if (Status s = validate_tools(tools); !s) return s;
-  Builder b{conv, {}, 0};
+  Builder b{conv, {}, 0, &opts.raw_string_to_gbnf};
   std::vector<std::string> alts;
   for (size_t i = 0; i < tools.size(); ++i) {
     const json& fn = tools[i]["function"];

@@ -107,6 +107,9 @@ using SchemaToGbnf = std::function<Result<std::string>(const nlohmann::ordered_j
 struct ToolGrammarOptions {
   bool parallel = false;            // allow more than one call
   std::string only_function;        // named tool_choice: only this tool ("" = any tool)
+  // Optional: a string schema with format/pattern -> GBNF of its raw characters (no quotes, no
+  // '<'), for families that write string values raw (XML kinds). Unset: such values are free text.
+  SchemaToGbnf raw_string_to_gbnf;
 };
 
 // GBNF whose root accepts one (or, with parallel, several) calls in the family's syntax, each

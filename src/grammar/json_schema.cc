@@ -132,7 +132,33 @@ std::string int_between(int64_t lo, int64_t hi) {
 
 class Converter {
  public:
-  explicit Converter(Json root) : root_(std::move(root)) {}
+  explicit Converter(Json root, bool raw = false) : root_(std::move(root)), raw_(raw) {}
+
+  // Raw mode: the root string schema's content only (json_schema_raw_string_gbnf).
+  Result<std::string> run_raw() {
+    const Json& s = root_;
+    if (!s.is_object() || !(s.contains("format") || s.contains("pattern")))
+      return err("", "a raw string grammar needs a string schema with 'format' or 'pattern'");
+    NURI_TRY(check_keywords(s, ""));
+    if (s.contains("minLength") || s.contains("maxLength"))
+      return err("", "'format'/'pattern' together with minLength/maxLength is not supported");
+    std::string body;
+    if (s.contains("format")) {
+      if (!s["format"].is_string()) return err("", "'format' must be a string");
+      const std::string f = s["format"].get<std::string>();
+      if (f != "date" && f != "time" && f != "date-time" && f != "uuid")
+        return err("", "unsupported format '" + f + "' (supported: date, time, date-time, uuid)");
+      body = use(f);
+    } else {
+      if (!s["pattern"].is_string()) return err("", "'pattern' must be a string");
+      NURI_ASSIGN_OR_RETURN(body, regex_to_gbnf(s["pattern"].get<std::string>(), ""));
+    }
+    rules_.erase("space");
+    std::string out = "root ::= " + body + "\n";
+    for (const auto& [name, b] : rules_)
+      if (name != "root") out += name + " ::= " + b + "\n";
+    return out;
+  }
 
   Result<std::string> run() {
     auto r = visit(root_, "root", "");
@@ -671,17 +697,26 @@ class Converter {
           if (neg) items_s += cls_item(lo) + "-" + cls_item(hi);
           else {
             // Keep only JSON-plain characters of the range.
-            for (auto [a, b] : plain_parts(lo, hi)) items_s += cls_item(a) + (a == b ? "" : "-" + cls_item(b));
+            for (auto [a, b] : plain_parts(lo, hi)) {
+              // Raw mode: '<' left out of the range.
+              std::vector<std::pair<uint32_t, uint32_t>> parts = {{a, b}};
+              if (raw_ && a <= '<' && '<' <= b) {
+                parts.clear();
+                if (a < '<') parts.push_back({a, '<' - 1});
+                if (b > '<') parts.push_back({'<' + 1, b});
+              }
+              for (auto [x, y] : parts) items_s += cls_item(x) + (x == y ? "" : "-" + cls_item(y));
+            }
           }
         }
         if (i >= p.size()) return err(path, "pattern: unterminated '['");
         ++i;
-        if (neg) atom = "[^" + items_s + "\\x00-\\x1F\"\\\\\\x7F]";
+        if (neg) atom = "[^" + items_s + "\\x00-\\x1F\"\\\\\\x7F" + (raw_ ? "<" : "") + "]";
         else if (items_s.empty()) return err(path, "pattern: a character class matches no JSON-plain character");
         else atom = "[" + items_s + "]";
       } else if (c == '.') {
         ++i;
-        atom = "[^\\x00-\\x1F\"\\\\\\x7F]";
+        atom = raw_ ? "[^\\x00-\\x1F\"\\\\\\x7F<]" : "[^\\x00-\\x1F\"\\\\\\x7F]";
       } else if (c == '\\') {
         if (i + 1 >= p.size()) return err(path, "pattern: dangling '\\'");
         bool set;
@@ -689,7 +724,10 @@ class Converter {
         NURI_ASSIGN_OR_RETURN(std::string cls, class_escape(p[i + 1], &set, &cp, path));
         i += 2;
         if (set) atom = "[" + cls + "]";
+        else if (raw_ && (cp == '<' || cp < 0x20)) return err(path, "pattern: this call syntax cannot carry '<' or control characters raw");
+        else if (raw_ && !json_plain(cp)) atom = lit(std::string(1, static_cast<char>(cp)));
         else if (!json_plain(cp)) atom = lit(cp == '"' ? "\\\"" : cp == '\\' ? "\\\\" : cp == '\n' ? "\\n" : cp == '\t' ? "\\t" : "\\r");
+        else if (raw_ && cp == '<') return err(path, "pattern: this call syntax cannot carry '<' raw");
         else atom = "[" + cls_item(cp) + "]";
       } else if (c == '*' || c == '+' || c == '?' || c == '{') {
         return err(path, std::string("pattern: '") + c + "' has nothing to repeat");
@@ -698,7 +736,8 @@ class Converter {
       } else {
         uint32_t cp = read_cp(p, i);
         if (cp < 0x20 || cp == 0x7F) return err(path, "pattern: raw control characters are not supported");
-        if (cp == '"') atom = lit("\\\"");
+        if (raw_ && cp == '<') return err(path, "pattern: this call syntax cannot carry '<' raw");
+        if (cp == '"') atom = raw_ ? lit("\"") : lit("\\\"");
         else atom = "[" + cls_item(cp) + "]";
       }
       // Quantifier.
@@ -742,6 +781,7 @@ class Converter {
   }
 
   Json root_;
+  bool raw_ = false;  // run_raw(): characters as written raw, never '<'
   std::map<std::string, std::string> rules_;
   std::map<std::string, std::string> by_body_;
   std::map<std::string, std::string> refs_;
@@ -750,6 +790,13 @@ class Converter {
 };
 
 }  // namespace
+
+Result<std::string> json_schema_raw_string_gbnf(std::string_view schema_json) {
+  Json schema = Json::parse(schema_json.begin(), schema_json.end(), nullptr, /*allow_exceptions=*/false);
+  if (schema.is_discarded()) return Error("JSON schema: not valid JSON");
+  Converter c(std::move(schema), /*raw=*/true);
+  return c.run_raw();
+}
 
 Result<std::string> json_schema_to_gbnf(std::string_view schema_json) {
   Json schema = Json::parse(schema_json.begin(), schema_json.end(), nullptr, /*allow_exceptions=*/false);

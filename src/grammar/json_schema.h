@@ -25,4 +25,9 @@ namespace nuri::grammar {
 // Schema text (JSON) -> GBNF text with a `root` rule.
 Result<std::string> json_schema_to_gbnf(std::string_view schema_json);
 
+// For a string schema with `format` or `pattern`: GBNF whose root matches the string's
+// characters as XML-style tool-call syntaxes write them — raw (no quotes, no JSON escapes) and
+// never '<' (which would start markup). Lengths are not applied here. Error for other schemas.
+Result<std::string> json_schema_raw_string_gbnf(std::string_view schema_json);
+
 }  // namespace nuri::grammar

@@ -29,6 +29,9 @@ bool build_request_grammar(const ApiRequest& r, const chat::ToolCallSyntax& repl
     chat::ToolGrammarOptions o;
     o.parallel = r.parallel_tool_calls;
     if (r.tool_choice == "function") o.only_function = r.tool_choice_name;
+    o.raw_string_to_gbnf = [](const json& schema) {
+      return grammar::json_schema_raw_string_gbnf(schema.dump(-1, ' ', false, json::error_handler_t::replace));
+    };
     Result<std::string> g = chat::tool_call_grammar(reply_syntax, *r.tools, schema_gbnf, o);
     if (!g.ok()) return fail(err, "tools", "cannot constrain the output to tool calls: invalid 'tools': " + g.error());
     gbnf = std::move(*g);

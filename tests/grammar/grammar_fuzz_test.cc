@@ -189,8 +189,10 @@ TEST(GrammarFuzz, ToolCallGrammarsOfEveryFamilyParseBack) {
       "properties": {"when": {"type": "object", "properties": {"day": {"type": "integer", "minimum": 1, "maximum": 31},
                                                                "all_day": {"type": "boolean"}},
                               "required": ["day"], "additionalProperties": false},
-                     "guests": {"type": "array", "items": {"type": "string", "maxLength": 6}, "maxItems": 2}},
-      "required": ["when"], "additionalProperties": false}}}
+                     "guests": {"type": "array", "items": {"type": "string", "maxLength": 6}, "maxItems": 2},
+                     "date": {"type": "string", "format": "date"},
+                     "room": {"type": "string", "pattern": "^[A-Z][0-9]{2}(-[ab])?$"}},
+      "required": ["when", "date", "room"], "additionalProperties": false}}}
   ])");
   std::map<std::string, ojson> schema_of;
   for (const auto& t : tools) schema_of[t["function"]["name"].get<std::string>()] = t["function"]["parameters"];
@@ -222,7 +224,9 @@ TEST(GrammarFuzz, ToolCallGrammarsOfEveryFamilyParseBack) {
     if (!tmpl.ok()) continue;
     const chat::ToolCallSyntax syn = chat::detect_tool_call_syntax(*tmpl);
     if (syn.kind == chat::ToolCallKind::kNone) continue;
-    auto gbnf = chat::tool_call_grammar(syn, tools, conv, {});
+    chat::ToolGrammarOptions opts;
+    opts.raw_string_to_gbnf = [](const ojson& schema) { return json_schema_raw_string_gbnf(schema.dump()); };
+    auto gbnf = chat::tool_call_grammar(syn, tools, conv, opts);
     if (!gbnf.ok()) {
       no_grammar.push_back(fs::path(f).filename().string() + " (" + syn.name + "): " + gbnf.error());
       continue;

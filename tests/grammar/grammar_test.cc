@@ -247,3 +247,29 @@ TEST(Matcher, MaskEqualsPerTokenCheckOnRealVocab) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(JsonSchema, RawStringGrammarForXmlToolCalls) {
+  auto raw = [](const char* schema) { return nuri::grammar::json_schema_raw_string_gbnf(schema); };
+  auto date = raw(R"({"type": "string", "format": "date"})");
+  ASSERT_TRUE(date.ok()) << date.error();
+  auto gd = parse_ok(*date);
+  EXPECT_TRUE(matches(gd, "2024-02-28"));
+  EXPECT_FALSE(matches(gd, "\"2024-02-28\""));  // no quotes: the value is written raw
+  EXPECT_FALSE(matches(gd, "2024-13-01"));
+  auto pat = raw(R"({"type": "string", "pattern": "^a\"b[<>x]\\.c.$"})");
+  ASSERT_TRUE(pat.ok()) << pat.error();
+  auto gp = parse_ok(*pat);
+  EXPECT_TRUE(matches(gp, "a\"bx.cz"));   // '"' raw, not \"
+  EXPECT_TRUE(matches(gp, "a\"b>.c}"));
+  EXPECT_FALSE(matches(gp, "a\"b>.c\\"));  // '.' stays within JSON-plain characters
+  EXPECT_FALSE(matches(gp, "a\"b<.cz"));  // '<' never (it would start markup)
+  EXPECT_FALSE(matches(gp, "a\"bx.c<"));
+  EXPECT_FALSE(raw(R"({"type": "string", "pattern": "^<tag>$"})").ok());
+  EXPECT_FALSE(raw(R"({"type": "string"})").ok());
+  EXPECT_FALSE(raw(R"({"type": "string", "format": "email"})").ok());
+  EXPECT_FALSE(raw(R"({"type": "string", "format": "date", "maxLength": 4})").ok());
+}
+
+}  // namespace
