@@ -1,6 +1,8 @@
 // server/response.cc — OpenAI response shapes (see response.h).
 #include "server/response.h"
 
+#include <cctype>
+
 #include <ctime>
 
 namespace nuri::server {
@@ -154,6 +156,7 @@ std::string Generation::final_body() const {
     std::string finish = finish_name(c.finish);
     if (req_.endpoint == Endpoint::kChat && parse_tools_) {
       chat::ParsedOutput p = chat::parse_tool_calls(syntax_, c.text, tools_);
+      drop_cut_call(c.finish, &p);
       json msg = {{"role", "assistant"}};
       const json fields = chat::to_openai_fields(p, id_ + "_" + std::to_string(i));
       for (const auto& [k, v] : fields.items()) msg[k] = v;
@@ -249,6 +252,14 @@ std::string Generation::on_event_sse(const Event& ev) {
   return out;
 }
 
+void Generation::drop_cut_call(FinishReason finish, chat::ParsedOutput* p) const {
+  // A reply cut by max_tokens or the context may end inside a call: that unfinished call is
+  // markup, not content (the complete calls before it stay).
+  if (finish != FinishReason::kLength) return;
+  p->content.resize(chat::safe_content_prefix(syntax_, p->content));
+  while (!p->content.empty() && std::isspace(static_cast<unsigned char>(p->content.back()))) p->content.pop_back();
+}
+
 void Generation::set_tool_parsing(chat::ToolCallSyntax syntax, json tools) {
   parse_tools_ = syntax.kind != chat::ToolCallKind::kNone;
   syntax_ = std::move(syntax);
@@ -294,6 +305,7 @@ std::string Generation::tool_sse(const Event& ev, Choice& c) {
     return "data: " + error_body(e) + "\n\n";
   }
   chat::ParsedOutput p = chat::parse_tool_calls(syntax_, c.text, tools_);
+  drop_cut_call(ev.finish, &p);
   if (!p.reasoning_content.empty()) chunk(json{{"reasoning_content", p.reasoning_content}}, nullptr);
   // What of the parsed content has not gone out yet (the parser trims; the sent part is raw).
   std::string sent = c.text.substr(0, c.sent);

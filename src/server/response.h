@@ -57,6 +57,7 @@ class Generation {
     size_t sent = 0;    // tool parsing, streaming: bytes of text already sent as content
   };
   std::string tool_sse(const engine::Event& ev, Choice& c);
+  void drop_cut_call(engine::FinishReason finish, chat::ParsedOutput* p) const;
   bool parse_tools_ = false;
   chat::ToolCallSyntax syntax_;
   nlohmann::ordered_json tools_;

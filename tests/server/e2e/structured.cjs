@@ -165,10 +165,10 @@ async function main() {
       }
     }
     // With parallel calls a choice may keep calling until max_tokens cuts it (finish_reason
-    // "length", the cut call stays text); one-call choices always end cleanly.
-    check(callInfo.every((x) => (x.parallel ? x.n >= 1 && (x.finish === 'length' || (x.finish === 'tool_calls' && !x.content))
+    // "length"; the cut call is dropped, not returned as content); one-call choices end cleanly.
+    check(callInfo.every((x) => (x.parallel ? x.n >= 1 && !x.content && (x.finish === 'length' || x.finish === 'tool_calls')
                                             : x.n === 1 && x.finish === 'tool_calls' && !x.content)),
-      'required: every choice returns parsed tool_calls (one call: finish tool_calls, no content; parallel: cut only by max_tokens)', callInfo);
+      'required: every choice returns parsed tool_calls and no content (one call: finish tool_calls; parallel: tool_calls or cut by max_tokens)', callInfo);
     verdicts = validateAll(callPairs);
     check(callPairs.length >= 6 && verdicts.every((x) => x === null), `required: all ${callPairs.length} calls name a tool and their arguments validate`,
       callPairs.map((p, i) => [verdicts[i], p[1]]));
