@@ -20,10 +20,10 @@
 #include "cli_common.h"
 #include "command.h"
 #include "kernels/cpu/cpu.h"
-#include "kernels/cpu/pool.h"
 #include "model/context.h"
 #include "nuri/engine.h"
 #include "runtime/loaded_model.h"
+#include "tokenizer/tokenizer.h"
 
 namespace {
 
@@ -45,10 +45,10 @@ double measure_bandwidth(int threads) {
   const size_t bytes = size_t{1} << 30;  // 1 GiB
   const size_t n = bytes / sizeof(uint64_t);
   std::unique_ptr<uint64_t[]> buf(new uint64_t[n]);
-  nuri::kernels::cpu::Pool pool(threads);
+  nuri::ThreadPool pool(threads);
   pool.run([&](int th, int nt) {  // first touch by the thread that reads it
     int64_t b, e;
-    nuri::kernels::cpu::Pool::split(static_cast<int64_t>(n), 4096, th, nt, &b, &e);
+    nuri::ThreadPool::split(static_cast<int64_t>(n), 4096, th, nt, &b, &e);
     for (int64_t i = b; i < e; ++i) buf[i] = static_cast<uint64_t>(i);
   });
   std::vector<uint64_t> sink(threads * 8);
@@ -57,7 +57,7 @@ double measure_bandwidth(int threads) {
     nuri::Timer t;
     pool.run([&](int th, int nt) {
       int64_t b, e;
-      nuri::kernels::cpu::Pool::split(static_cast<int64_t>(n), 4096, th, nt, &b, &e);
+      nuri::ThreadPool::split(static_cast<int64_t>(n), 4096, th, nt, &b, &e);
       uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
       for (int64_t i = b; i + 4 <= e; i += 4) {
         s0 += buf[i];

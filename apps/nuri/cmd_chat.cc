@@ -138,7 +138,7 @@ int run_chat(int argc, char** argv) {
   int threads = 0;
   int32_t n_ctx = 0;
   ChatSession s;
-  s.sp.temperature = 0.f;
+  s.sp.temperature = sampling::kCliDefaultTemperature;
   app.add_option("-m,--model", model_path, "GGUF file or Hugging Face directory (default: built-in nuri-tiny)");
   app.add_option("--system", system, "system message");
   app.add_option("-n,--n-predict", s.n_predict, "max tokens per reply (default 512)")->check(CLI::Range(1, 1 << 20));

@@ -104,7 +104,7 @@ int run_eval_synth(int argc, char** argv) {
   app.add_option("--json", json_out, "write per-problem results as JSON lines to this file");
   // Test-time compute (src/ttc): any of these runs the problems through the engine.
   nuri::cli::EvalTtcOptions ttc;
-  ttc.sampling.temperature = 0.8f;
+  ttc.sampling.temperature = sampling::kStrategyDefaultTemperature;
   bool ttc_given = false;
   auto mark = [&](CLI::Option* o) { o->each([&](const std::string&) { ttc_given = true; }); };
   mark(app.add_option("--strategy", ttc.strategy, "greedy | self-consistency | best-of-n | beam (default greedy)"));

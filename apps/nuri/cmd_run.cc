@@ -15,11 +15,10 @@
 #include "grammar/json_schema.h"
 #include "base/timer.h"
 #include "cli_common.h"
-#include "run_ttc.h"
 #include "command.h"
-#include "model/context.h"
-#include "runtime/loaded_model.h"
-#include "sampling/sampler.h"
+#include "nuri/nuri.h"
+#include "run_ttc.h"
+#include "runtime/api_impl.h"
 
 namespace {
 
@@ -70,7 +69,7 @@ int run_run(int argc, char** argv) {
   int n_predict = 128, threads = 0;
   int32_t n_ctx = 0;
   nuri::sampling::SamplerParams sp;
-  sp.temperature = 0.f;
+  sp.temperature = nuri::sampling::kCliDefaultTemperature;
   bool no_echo = false, verbose = false, reference = false, json_any = false;
   std::string grammar_file, schema_file;
   app.add_option("-m,--model", model_path, "GGUF file or Hugging Face directory (default: the built-in nuri-tiny model)");
@@ -135,127 +134,68 @@ int run_run(int argc, char** argv) {
     if (!nuri::cli::check_memory_fit("run", *resolved, &fp, ctx_auto, max_memory, &*facts)) return 1;
     fit_ctx = fp.n_ctx;
   }
-  auto lm = nuri::cli::load_resolved("run", *resolved);
-  if (!lm) return 1;
+  auto model = nuri::load(*resolved);
+  if (!model.ok()) {
+    std::fprintf(stderr, "nuri run: %s\n", model.error().c_str());
+    return 1;
+  }
+  const nuri::runtime::LoadedModel& lm = (*model)->impl().lm;
   if (!ttc.strategy.empty() || ttc.chat) {
     if (ttc.strategy.empty()) ttc.strategy = "greedy";
     ttc.verbose = verbose;
     ttc.n_predict = n_predict;
     ttc.threads = threads;
     ttc.sampling = sp;
-    if (ttc.strategy != "greedy" && sp.temperature <= 0) ttc.sampling.temperature = 0.8f;  // sampling needs T > 0
-    return nuri::cli::run_with_strategy(*lm, prompt, ttc);
+    if (ttc.strategy != "greedy" && sp.temperature <= 0) ttc.sampling.temperature = nuri::sampling::kStrategyDefaultTemperature;  // sampling needs T > 0
+    return nuri::cli::run_with_strategy(lm, prompt, ttc);
   }
-  const auto& tok = lm->tokenizer;
-  std::vector<int32_t> ids = tok.encode(prompt, /*add_special=*/true, /*parse_special=*/true);
-  if (ids.empty()) {
-    // An empty prompt without BOS gives the model nothing to condition on.
-    if (tok.bos_id() >= 0) ids.push_back(tok.bos_id());
-    else if (tok.eos_id() >= 0) ids.push_back(tok.eos_id());
-    else {
-      std::fprintf(stderr, "nuri run: empty prompt and the vocabulary has no BOS token\n");
-      return 1;
-    }
+  std::vector<int32_t> ids = (*model)->tokenize(prompt);
+  // Context: the prompt and n_predict tokens, within the model's training context unless --ctx.
+  nuri::GeneratorOptions go;
+  go.n_ctx = n_ctx;
+  if (go.n_ctx <= 0) {
+    const int32_t P = std::max<int32_t>(static_cast<int32_t>(ids.size()), 1);
+    const int32_t train = (*model)->n_ctx_train();
+    // --ctx auto: what the memory fit allows, at most what prompt + n need.
+    go.n_ctx = ctx_auto ? std::min(fit_ctx > 0 ? fit_ctx : train, P + n_predict)
+                        : std::min(P + n_predict, std::max(train, P + 1));
+    go.n_ctx = std::max(8, go.n_ctx);
   }
-  const auto& cfg = lm->model->config();
-  nuri::model::ContextParams cp;
-  cp.n_ctx = n_ctx > 0 ? n_ctx : static_cast<int32_t>(ids.size()) + n_predict;
-  if (cp.n_ctx > cfg.n_ctx_train && n_ctx == 0) cp.n_ctx = std::max<int32_t>(cfg.n_ctx_train, ids.size() + 1);
-  if (ctx_auto) cp.n_ctx = std::min<int32_t>(fit_ctx > 0 ? fit_ctx : cfg.n_ctx_train, static_cast<int32_t>(ids.size()) + n_predict);
-  if (static_cast<int32_t>(ids.size()) >= cp.n_ctx) {
-    std::fprintf(stderr, "nuri run: prompt has %zu tokens, context is %d\n", ids.size(), cp.n_ctx);
+  go.n_threads = threads;
+  go.reference = reference;
+  auto gen = nuri::Generator::create(*model, go);
+  if (!gen.ok()) {
+    std::fprintf(stderr, "nuri run: %s\n", gen.error().c_str());
     return 1;
   }
-  cp.n_threads = threads;
-  cp.reference = reference;
-  auto ctx = nuri::model::Context::create(lm->model, cp);
-  if (!ctx.ok()) {
-    std::fprintf(stderr, "nuri run: %s\n", ctx.error().c_str());
-    return 1;
-  }
-  NURI_LOG_INFO("loaded %s in %.2f s", lm->model->path().c_str(), load_timer.seconds());
-
+  NURI_LOG_INFO("loaded %s in %.2f s", (*model)->path().c_str(), load_timer.seconds());
   if (!no_echo) {
-    for (int32_t id : ids) std::fputs(tok.token_to_piece(id, /*render_special=*/true).c_str(), stdout);
+    for (int32_t id : ids) std::fputs((*model)->token_piece(id).c_str(), stdout);
     std::fflush(stdout);
   }
-  nuri::sampling::Sampler sampler(cfg.n_vocab, sp);
-  for (int32_t id : ids) sampler.accept(id);
-  std::unique_ptr<nuri::grammar::Matcher> matcher;
-  std::vector<uint32_t> mask;
-  if (grammar) {
-    nuri::Timer vocab_timer;
-    auto gv = nuri::grammar::Vocab::from_tokenizer(tok);
-    NURI_LOG_INFO("grammar: token trie of %d tokens in %.3f s", gv->n_vocab(), vocab_timer.seconds());
-    mask.assign(std::max(nuri::grammar::mask_words(cfg.n_vocab), nuri::grammar::mask_words(gv->n_vocab())), 0u);
-    matcher = std::make_unique<nuri::grammar::Matcher>(grammar, std::move(gv));
-  }
-  const char* finish = "length";
-
-  std::vector<nuri::model::BatchToken> batch;
-  for (size_t i = 0; i < ids.size(); ++i)
-    batch.push_back({ids[i], static_cast<int32_t>(i), 0, i + 1 == ids.size()});
-  nuri::Timer prefill_timer;
-  if (auto st = (*ctx)->decode(batch); !st.is_ok()) {
-    std::fprintf(stderr, "nuri run: %s\n", st.message().c_str());
+  nuri::GenerateOptions opt;
+  opt.max_tokens = n_predict;
+  opt.sampling = sp;
+  opt.grammar = grammar;
+  opt.continuation = !no_echo;
+  opt.on_text = [](std::string_view text) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
+    return true;
+  };
+  auto g = (*gen)->generate(ids, opt);
+  if (!g.ok()) {
+    std::fprintf(stderr, "\nnuri run: %s\n", g.error().c_str());
     return 1;
   }
-  const double prefill_s = prefill_timer.seconds();
-  nuri::tokenizer::StreamDecoder stream(tok, /*render_special=*/false);
-  if (!no_echo) stream.mark_continuation();
-  nuri::Timer gen_timer;
-  int n_gen = 0;
-  int32_t pos = static_cast<int32_t>(ids.size());
-  while (n_gen < n_predict) {
-    const uint32_t* allowed = nullptr;
-    if (matcher) {
-      if (matcher->fill_mask(mask.data()) == 0) {
-        if (!matcher->is_complete()) {
-          std::fprintf(stderr, "\nnuri run: the grammar allows no token of this vocabulary here\n");
-          return 1;
-        }
-        finish = "stop";
-        break;
-      }
-      allowed = mask.data();
-    }
-    const int32_t next = sampler.sample((*ctx)->logits(0), allowed);
-    if (matcher && !matcher->accept(next)) {
-      std::fprintf(stderr, "\nnuri run: sampled token %d does not fit the grammar\n", next);
-      return 1;
-    }
-    sampler.accept(next);
-    if (tok.is_eog(next)) {
-      finish = "stop";
-      break;
-    }
-    std::string piece = stream.push(next);
-    std::fwrite(piece.data(), 1, piece.size(), stdout);
-    std::fflush(stdout);
-    ++n_gen;
-    if (matcher && matcher->is_complete() && !matcher->can_continue()) {
-      finish = "stop";
-      break;
-    }
-    if (n_gen == n_predict) break;
-    if (pos >= cp.n_ctx) {
-      std::fprintf(stderr, "\nnuri run: context full (%d tokens)\n", cp.n_ctx);
-      break;
-    }
-    batch.assign(1, {next, pos++, 0, true});
-    if (auto st = (*ctx)->decode(batch); !st.is_ok()) {
-      std::fprintf(stderr, "\nnuri run: %s\n", st.message().c_str());
-      return 1;
-    }
-  }
-  std::string rest = stream.flush();
-  std::fwrite(rest.data(), 1, rest.size(), stdout);
   std::fputc('\n', stdout);
   std::fflush(stdout);
-  const double gen_s = gen_timer.seconds();
-  std::fprintf(stderr, "nuri: prompt %zu tokens in %.3f s (%.1f tok/s), generated %d tokens in %.3f s (%.1f tok/s), %d threads, finish %s\n",
-               ids.size(), prefill_s, ids.size() / std::max(prefill_s, 1e-9), n_gen, gen_s,
-               n_gen / std::max(gen_s, 1e-9), (*ctx)->n_threads(), finish);
+  if (g->finish_reason == "length" && static_cast<int32_t>(g->tokens.size()) < n_predict)
+    std::fprintf(stderr, "nuri run: context full (%d tokens)\n", (*gen)->n_ctx());
+  std::fprintf(stderr, "nuri: prompt %d tokens in %.3f s (%.1f tok/s), generated %zu tokens in %.3f s (%.1f tok/s), %d threads, finish %s\n",
+               g->n_prompt_tokens, g->prefill_seconds, g->n_prompt_tokens / std::max(g->prefill_seconds, 1e-9),
+               g->tokens.size(), g->decode_seconds, g->tokens.size() / std::max(g->decode_seconds, 1e-9), g->n_threads,
+               g->finish_reason.c_str());
   return 0;
 }
 

@@ -8,6 +8,7 @@
 #include "nuri/engine.h"
 #include "run_ttc.h"
 #include "ttc/strategy.h"
+#include "tokenizer/tokenizer.h"
 
 namespace nuri::cli {
 

@@ -35,25 +35,27 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "base/status.h"
-#include "sampling/sampler.h"
-#include "tokenizer/tokenizer.h"
+#include "nuri/sampling.h"
+#include "nuri/status.h"
 
+namespace nuri {
+class Model;  // nuri/nuri.h
+}
 namespace nuri::model {
 class Model;
 }
 namespace nuri::grammar {
 class Grammar;
+}
+namespace nuri::tokenizer {
+class Tokenizer;
 }
 
 namespace nuri::engine {
@@ -65,6 +67,7 @@ struct EngineParams {
   int n_threads = 0;        // forward threads; 0: physical cores
   int32_t max_queue = 64;   // requests that may wait beyond the free slots; more: kQueueFull
   bool prefix_reuse = true;
+  bool reference = false;   // the f32 reference backend (slow; for checking)
 };
 
 enum class FinishReason { kNone, kStop, kLength, kCancelled, kError };
@@ -119,6 +122,11 @@ struct Request {
 // One submitted request. Thread-safe.
 class RequestHandle {
  public:
+  RequestHandle();
+  ~RequestHandle();
+  RequestHandle(const RequestHandle&) = delete;
+  RequestHandle& operator=(const RequestHandle&) = delete;
+
   // Waits up to `timeout` for the next event; false on timeout (or when events go to on_event).
   bool next(Event* ev, std::chrono::milliseconds timeout);
   // Asks the engine to stop this request; its slots are freed at the next step and every
@@ -141,9 +149,8 @@ class RequestHandle {
   std::atomic<bool> finished_{false};
   std::atomic<int32_t> open_{0};  // choices without their done event, over every part
   std::function<void(const Event&)> on_event_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Event> events_;
+  struct Queue;  // the events not read yet (engine.cc)
+  std::unique_ptr<Queue> queue_;
 };
 
 struct EngineStats {
@@ -190,6 +197,8 @@ class Engine {
   // Creates the context (n_parallel sequences of n_ctx positions) and starts the engine thread.
   static Result<std::unique_ptr<Engine>> create(std::shared_ptr<const model::Model> model,
                                                 tokenizer::Tokenizer tokenizer, EngineParams params);
+  // The same for a model loaded through the public API (nuri::load); the engine keeps it alive.
+  static Result<std::unique_ptr<Engine>> create(const ::nuri::Model& model, EngineParams params);
   ~Engine();  // cancels everything and joins the engine thread
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
@@ -207,6 +216,7 @@ class Engine {
   int32_t n_ctx() const;
   int32_t n_parallel() const;
   int32_t n_vocab() const;
+  int n_threads() const;  // forward threads
 
  private:
   explicit Engine(std::unique_ptr<EngineImpl> impl);

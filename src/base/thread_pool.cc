@@ -1,74 +1,112 @@
 #include "base/thread_pool.h"
 
+#include <algorithm>
+#include <chrono>
+#include <climits>
 #include <fstream>
 #include <set>
 #include <string>
+#include <thread>
+#if defined(__linux__)
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 namespace nuri {
+namespace {
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+// Spin for about this long before sleeping: long enough to cover the gaps between the parallel
+// sections of one token, short enough that an idle pool stops burning a core quickly.
+constexpr auto kSpin = std::chrono::microseconds(3000);
+
+// Sleep while *addr == expected (or return at once if it differs); wake sleepers on addr.
+void futex_wait(std::atomic<uint32_t>* addr, uint32_t expected) {
+#if defined(__linux__)
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(addr), FUTEX_WAIT_PRIVATE, expected, nullptr, nullptr, 0);
+#else
+  (void)addr;
+  (void)expected;
+  std::this_thread::yield();
+#endif
+}
+void futex_wake(std::atomic<uint32_t>* addr) {
+#if defined(__linux__)
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(addr), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
+#else
+  (void)addr;
+#endif
+}
+
+}  // namespace
 
 ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads < 1 ? 1 : n_threads) {
   for (int i = 1; i < n_threads_; ++i) threads_.emplace_back([this, i] { worker(i); });
 }
 
 ThreadPool::~ThreadPool() {
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    stop_ = true;
-  }
-  cv_start_.notify_all();
+  stop_.store(true);
+  generation_.fetch_add(1);
+  futex_wake(&generation_);
   for (auto& t : threads_) t.join();
 }
 
-static void run_chunk(const std::function<void(int64_t, int64_t, int)>& fn, int64_t n, int64_t grain, int n_threads,
-                      int index) {
+void ThreadPool::split(int64_t n, int64_t grain, int i, int n_threads, int64_t* begin, int64_t* end) {
+  if (grain < 1) grain = 1;
   const int64_t units = (n + grain - 1) / grain;
   const int64_t per = units / n_threads, rem = units % n_threads;
-  const int64_t ub = index * per + (index < rem ? index : rem);
-  const int64_t ue = ub + per + (index < rem ? 1 : 0);
-  const int64_t b = ub * grain, e = std::min(n, ue * grain);
-  if (b < e) fn(b, e, index);
+  const int64_t ub = i * per + (i < rem ? i : rem);
+  const int64_t ue = ub + per + (i < rem ? 1 : 0);
+  *begin = std::min(n, ub * grain);
+  *end = std::min(n, ue * grain);
 }
 
-void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64_t, int)>& fn, int64_t grain) {
-  if (grain < 1) grain = 1;
-  if (n_threads_ == 1 || n <= grain) {
-    if (n > 0) fn(0, n, 0);
-    return;
+void ThreadPool::run_raw(RawFn fn, void* ctx) {
+  fn_ = fn;
+  ctx_ = ctx;
+  pending_.store(n_threads_ - 1, std::memory_order_relaxed);
+  generation_.fetch_add(1);  // seq_cst: pairs with the sleepers_ increment in worker()
+  if (sleepers_.load() > 0) futex_wake(&generation_);
+  fn(ctx, 0, n_threads_);
+  // Spin briefly, then yield: on a busy machine the thread we wait for may not be running.
+  for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) {
+    if (spins < 4096) cpu_relax();
+    else std::this_thread::yield();
   }
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    job_ = &fn;
-    n_ = n;
-    grain_ = grain;
-    pending_ = n_threads_ - 1;
-    ++generation_;
-  }
-  cv_start_.notify_all();
-  run_chunk(fn, n, grain, n_threads_, 0);
-  std::unique_lock<std::mutex> lk(mu_);
-  cv_done_.wait(lk, [this] { return pending_ == 0; });
-  job_ = nullptr;
 }
 
 void ThreadPool::worker(int index) {
-  uint64_t seen = 0;
+  uint32_t seen = 0;  // generation_ starts at 0; a run may begin before this thread does
   for (;;) {
-    const std::function<void(int64_t, int64_t, int)>* job;
-    int64_t n, grain;
-    {
-      std::unique_lock<std::mutex> lk(mu_);
-      cv_start_.wait(lk, [&] { return stop_ || generation_ != seen; });
-      if (stop_) return;
-      seen = generation_;
-      job = job_;
-      n = n_;
-      grain = grain_;
+    uint32_t g = generation_.load(std::memory_order_acquire);
+    if (g == seen) {
+      const auto t0 = std::chrono::steady_clock::now();
+      int spins = 0;
+      while ((g = generation_.load(std::memory_order_acquire)) == seen) {
+        if (++spins < 4096) {
+          cpu_relax();
+        } else {
+          std::this_thread::yield();
+          if (std::chrono::steady_clock::now() - t0 > kSpin) {
+            sleepers_.fetch_add(1);
+            while (generation_.load() == seen) futex_wait(&generation_, seen);
+            sleepers_.fetch_sub(1);
+          }
+        }
+      }
     }
-    run_chunk(*job, n, grain, n_threads_, index);
-    {
-      std::lock_guard<std::mutex> lk(mu_);
-      if (--pending_ == 0) cv_done_.notify_one();
-    }
+    seen = g;
+    if (stop_.load()) return;
+    fn_(ctx_, index, n_threads_);
+    pending_.fetch_sub(1, std::memory_order_acq_rel);
   }
 }
 

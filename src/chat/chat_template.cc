@@ -109,6 +109,11 @@ Result<ModelChatInfo> parse_tokenizer_config(const nlohmann::ordered_json& confi
 
 Result<ModelChatInfo> load_gguf_chat_info(const std::string& path, const std::string& name) {
   NURI_ASSIGN_OR_RETURN(io::GgufFile gguf, io::GgufFile::open(path));
+  return chat_info_from_gguf(gguf, name);
+}
+
+Result<ModelChatInfo> chat_info_from_gguf(const io::GgufFile& gguf, const std::string& name) {
+  const std::string& path = gguf.path();
   ModelChatInfo info;
   std::string key = name.empty() || name == "default" ? "tokenizer.chat_template" : "tokenizer.chat_template." + name;
   if (auto t = gguf.get_string(key)) info.template_source = *t;

@@ -14,6 +14,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "io/gguf.h"
+
 #include "base/status.h"
 #include "chat/jinja/jinja.h"
 
@@ -53,6 +55,8 @@ struct ModelChatInfo {
 // and/or tokenizer_config.json). `name` selects a named template ("tool_use"); empty = default.
 Result<ModelChatInfo> load_model_chat_info(const std::string& path, const std::string& name = "");
 Result<ModelChatInfo> load_gguf_chat_info(const std::string& path, const std::string& name = "");
+// The same from a GGUF file already open (the runtime's loaded model: no second read).
+Result<ModelChatInfo> chat_info_from_gguf(const io::GgufFile& gguf, const std::string& name = "");
 Result<ModelChatInfo> parse_tokenizer_config(const nlohmann::ordered_json& config, const std::string& name = "");
 
 // The model's template, or ChatML when it has none.

@@ -2,30 +2,49 @@
 
 namespace nuri::model {
 
-const char* arch_name(Arch a) {
-  switch (a) {
-    case Arch::kLlama: return "llama";
-    case Arch::kQwen2: return "qwen2";
-    case Arch::kQwen3: return "qwen3";
-    case Arch::kQwen3Moe: return "qwen3moe";
-  }
-  return "?";
+// One row per family: everything both loaders need to know about it. Architecture differences
+// that are not here are config fields read from the file (n_expert, sliding_window, ...).
+const ArchInfo kArchs[] = {
+    // arch             gguf        HF model_type            GGUF rope style          qkv_bias qk_norm
+    {Arch::kLlama,    "llama",    {"llama", "mistral"},     kernels::RopeStyle::kNormal, false, false},
+    {Arch::kQwen2,    "qwen2",    {"qwen2"},                kernels::RopeStyle::kNeox,   true,  false},
+    {Arch::kQwen3,    "qwen3",    {"qwen3"},                kernels::RopeStyle::kNeox,   false, true},
+    {Arch::kQwen3Moe, "qwen3moe", {"qwen3_moe"},            kernels::RopeStyle::kNeox,   false, true},
+};
+
+const ArchInfo& arch_info(Arch a) {
+  for (const ArchInfo& r : kArchs)
+    if (r.arch == a) return r;
+  return kArchs[0];
 }
 
+const char* arch_name(Arch a) { return arch_info(a).gguf_name; }
+
 std::optional<Arch> arch_from_string(const std::string& s) {
-  if (s == "llama") return Arch::kLlama;
-  if (s == "qwen2") return Arch::kQwen2;
-  if (s == "qwen3") return Arch::kQwen3;
-  if (s == "qwen3moe") return Arch::kQwen3Moe;
+  for (const ArchInfo& r : kArchs)
+    if (s == r.gguf_name) return r.arch;
   return std::nullopt;
 }
 
 std::optional<Arch> arch_from_hf(const std::string& t) {
-  if (t == "llama" || t == "mistral") return Arch::kLlama;
-  if (t == "qwen2") return Arch::kQwen2;
-  if (t == "qwen3") return Arch::kQwen3;
-  if (t == "qwen3_moe") return Arch::kQwen3Moe;
+  for (const ArchInfo& r : kArchs)
+    for (const char* mt : r.hf_model_types)
+      if (mt && t == mt) return r.arch;
   return std::nullopt;
+}
+
+std::string supported_gguf_archs() {
+  std::string s;
+  for (const ArchInfo& r : kArchs) s += (s.empty() ? "" : ", ") + std::string(r.gguf_name);
+  return s;
+}
+
+std::string supported_hf_model_types() {
+  std::string s;
+  for (const ArchInfo& r : kArchs)
+    for (const char* mt : r.hf_model_types)
+      if (mt) s += (s.empty() ? "" : ", ") + std::string(mt);
+  return s;
 }
 
 namespace {

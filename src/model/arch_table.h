@@ -9,6 +9,19 @@
 
 namespace nuri::model {
 
+// The facts of one family, read by both loaders (GGUF and Hugging Face).
+struct ArchInfo {
+  Arch arch;
+  const char* gguf_name;            // general.architecture
+  const char* hf_model_types[3];    // config.json model_type values (unused entries null)
+  kernels::RopeStyle gguf_rope;     // RoPE pairing of the GGUF q/k layout (HF checkpoints are always NeoX)
+  bool qkv_bias;                    // biases on q, k, v
+  bool qk_norm;                     // RMSNorm of each q/k head before RoPE
+};
+const ArchInfo& arch_info(Arch a);
+std::string supported_gguf_archs();       // "llama, qwen2, ..." for error messages
+std::string supported_hf_model_types();
+
 std::optional<Arch> arch_from_string(const std::string& s);  // GGUF general.architecture
 std::optional<Arch> arch_from_hf(const std::string& model_type);  // config.json model_type
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "base/status.h"
 #include "kernels/ops.h"
 
 namespace nuri::model {
@@ -39,5 +40,21 @@ struct ModelConfig {
   int32_t q_dim() const { return n_head * head_dim; }
   int32_t kv_dim() const { return n_head_kv * head_dim; }
 };
+
+// Limits a file's hyper-parameters must respect before anything is sized from them: a hostile or
+// corrupt file gets an error naming the field instead of an overflow or a huge allocation.
+// kMaxExperts is llama.cpp's LLAMA_MAX_EXPERTS; the others are far above any published model.
+inline constexpr int32_t kMaxExperts = 512;
+inline constexpr int32_t kMaxVocab = 1 << 24;
+inline constexpr int32_t kMaxEmbd = 1 << 16;
+inline constexpr int32_t kMaxLayers = 1024;
+inline constexpr int32_t kMaxHeads = 1024;
+inline constexpr int32_t kMaxFf = 1 << 20;
+inline constexpr int32_t kMaxCtxTrain = 1 << 24;
+
+// Checks every size field of c against the limits above and against each other (n_head a
+// multiple of n_head_kv, n_expert_used <= n_expert, n_rot <= head_dim, ...). n_vocab = 0 means
+// "not known yet" (GGUF reads it from token_embd afterwards). `where` prefixes the message.
+Status validate_config(const ModelConfig& c, const std::string& where);
 
 }  // namespace nuri::model

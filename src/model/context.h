@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "base/status.h"
-#include "kernels/cpu/pool.h"
+#include "kernels/backend.h"
 #include "model/kv_view.h"
 #include "model/model.h"
 
@@ -23,7 +23,7 @@ struct ContextParams {
   int32_t n_seq = 1;       // sequences held at once
   int32_t n_batch = 512;   // tokens per forward chunk
   int n_threads = 0;       // 0: physical cores
-  bool reference = false;  // use the f32 oracle matmul (dequantised rows, no activation rounding)
+  bool reference = false;  // the reference backend (f32 oracle: dequantised rows, exact softmax)
   bool own_kv = true;      // false: no KV of its own; only decode(batch, view) works
 };
 
@@ -58,7 +58,8 @@ class Context {
   const ModelConfig& config() const { return model_->config(); }
   const ContextParams& params() const { return params_; }
   const Model& model() const { return *model_; }
-  int n_threads() const { return pool_->size(); }
+  int n_threads() const { return backend_->n_threads(); }
+  const char* backend_name() const { return backend_->name(); }
   size_t kv_bytes() const { return (k_.size() + v_.size()) * sizeof(uint16_t); }
   // Scratch buffers and logits held now (runtime/memory_fit.h estimates an upper bound).
   size_t scratch_bytes() const;
@@ -68,20 +69,12 @@ class Context {
   Status run_batch(const std::vector<BatchToken>& batch, const KvView& kv);
   Status forward_chunk(const BatchToken* toks, int32_t T, const KvView& kv);
   void mm(const kernels::WeightView& w, const float* x, int32_t T, float* y);
-  // Up to 3 products of the same input x[T, n_in] in one parallel section (activations quantised
-  // once per layout). If fuse_swiglu: jobs 0 and 1 are gate and up with equal n_out, and each
-  // thread applies SwiGLU to its rows, leaving the result in job 0's output.
-  struct MatJob {
-    const kernels::WeightView* w;
-    float* y;
-  };
-  void mm_multi(const float* x, int32_t T, const MatJob* jobs, int n_jobs, bool fuse_swiglu = false);
   void attention_layer(int l, const BatchToken* toks, int32_t T, const KvView& kv);
   void moe_ffn(const LayerWeights& L, int32_t T);
 
   std::shared_ptr<const Model> model_;
   ContextParams params_;
-  std::unique_ptr<kernels::cpu::Pool> pool_;
+  std::unique_ptr<kernels::Backend> backend_;  // every op of the forward pass goes through it
   std::vector<int32_t> seq_len_;
   std::vector<uint16_t> k_, v_;  // own cache: f16 [n_layer][n_seq][n_ctx][kv_dim]
   std::vector<int32_t> own_tables_, own_n_blocks_;  // [n_seq]: sequence s is block s (of n_ctx positions)
@@ -89,10 +82,8 @@ class Context {
 
   // Scratch, sized for n_batch tokens.
   std::vector<float> x_, xn_, q_, k_cur_, v_cur_, attn_, tmp_, gate_, up_, router_;
-  std::vector<float> scores_;     // [n_threads][n_ctx]
-  std::vector<uint8_t> qscratch_; // quantised activations: kActSlots slots of act_slot_bytes_
-  size_t act_slot_bytes_ = 0;
-  static constexpr int kActSlots = 3;
+  std::vector<kernels::AttnQuery> attn_q_;  // [n_batch] queries of one layer
+  std::vector<int32_t> ids_;      // [n_batch] token ids of the chunk
   std::vector<float> rope_cs_;    // [n_batch][n_rot] cos/sin per token
   std::vector<float> moe_out_;    // [n_batch * n_expert_used][n_embd] expert outputs per (token, slot)
   std::vector<float> moe_x_;      // [n_batch][n_embd] gathered inputs of one expert

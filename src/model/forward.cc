@@ -7,9 +7,6 @@
 #include <numeric>
 
 #include "base/check.h"
-#include "kernels/cpu/cpu.h"
-#include "kernels/fp16.h"
-#include "kernels/ref/quant.h"
 #include "model/context.h"
 
 namespace nuri::model {
@@ -24,8 +21,7 @@ Result<std::unique_ptr<Context>> Context::create(std::shared_ptr<const Model> mo
   const size_t kv = p.own_kv ? static_cast<size_t>(c.n_layer) * p.n_seq * p.n_ctx * c.kv_dim() : 0;
   if (kv > (size_t{1} << 34)) return Error("context: KV cache of " + std::to_string(kv * 4 >> 20) + " MiB is too large; lower --ctx");
   std::unique_ptr<Context> ctx(new Context(std::move(model), p));
-  const int threads = p.n_threads > 0 ? p.n_threads : ThreadPool::default_threads();
-  ctx->pool_ = std::make_unique<kernels::cpu::Pool>(threads);
+  const int threads = p.n_threads;  // 0: the backend picks (physical cores)
   ctx->seq_len_.assign(p.n_seq, 0);
   ctx->k_.assign(kv, 0);
   ctx->v_.assign(kv, 0);
@@ -56,27 +52,21 @@ Result<std::unique_ptr<Context>> Context::create(std::shared_ptr<const Model> mo
   ctx->gate_.resize(B * ff);
   ctx->up_.resize(B * std::max(ff, c.n_embd));
   ctx->router_.resize(B * std::max(1, c.n_expert));
-  ctx->scores_.resize(static_cast<size_t>(threads) * p.n_ctx);
-  // Largest quantised activation row among all matmuls (every weight dtype of the model, scalar
-  // and SIMD layouts), one slot per distinct layout of a fused group.
+  // Every weight dtype and input width of the model's products sizes the backend's scratch.
+  kernels::BackendParams bp;
+  bp.n_threads = threads;
+  bp.max_rows = static_cast<int64_t>(B);
+  bp.max_ctx = p.n_ctx;
   const ModelWeights& mw = ctx->model_->weights();
-  std::vector<DType> dts{mw.output.dtype};
+  bp.weight_dtypes.push_back(mw.output.dtype);
   for (const auto& L : mw.layers)
     for (const auto* wv : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down, &L.gate_inp, &L.gate_exps,
                            &L.up_exps, &L.down_exps})
-      if (!wv->empty()) dts.push_back(wv->dtype);
-  size_t slot = 0;
-  const kernels::cpu::Target tg = kernels::cpu::active_target();
-  for (int32_t n : {c.n_embd, c.q_dim(), ff}) {
-    for (DType dt : dts) {
-      const DType vt = kernels::ref::vec_dot_type(dt);
-      if (!row_size(dt, n) || !row_size(vt, n)) continue;
-      slot = std::max({slot, kernels::cpu::act_row_bytes(kernels::cpu::Target::kScalar, dt, n),
-                       kernels::cpu::act_row_bytes(tg, dt, n)});
-    }
-  }
-  ctx->act_slot_bytes_ = (slot * B + 63) & ~size_t{63};
-  ctx->qscratch_.resize(ctx->act_slot_bytes_ * kActSlots + 64);
+      if (!wv->empty()) bp.weight_dtypes.push_back(wv->dtype);
+  bp.n_in = {c.n_embd, c.q_dim(), ff};
+  ctx->backend_ = kernels::make_backend(p.reference ? kernels::BackendKind::kReference : kernels::BackendKind::kCpu, bp);
+  ctx->attn_q_.resize(B);
+  ctx->ids_.resize(B);
   ctx->rope_cs_.resize(B * std::max(2, c.n_rot));
   if (c.n_expert > 0) {
     const size_t K = std::max(1, c.n_expert_used);
@@ -112,70 +102,8 @@ void Context::seq_copy(int32_t src, int32_t dst, int32_t n) {
 }
 
 void Context::mm(const WeightView& w, const float* x, int32_t T, float* y) {
-  const MatJob job{&w, y};
-  mm_multi(x, T, &job, 1);
-}
-
-void Context::mm_multi(const float* x, int32_t T, const MatJob* jobs, int n_jobs, bool fuse_swiglu) {
-  namespace cpu = kernels::cpu;
-  if (params_.reference) {
-    for (int j = 0; j < n_jobs; ++j) kernels::matmul_f32_ref(*jobs[j].w, x, T, jobs[j].y);
-    if (fuse_swiglu) {
-      const int64_t F = jobs[0].w->n_out;
-      for (int32_t t = 0; t < T; ++t) kernels::swiglu(jobs[0].y + t * F, jobs[1].y + t * F, jobs[0].y + t * F, F);
-    }
-    return;
-  }
-  NURI_CHECK(n_jobs <= kActSlots);
-  const cpu::Target tg = cpu::active_target();
-  uint8_t* base = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(qscratch_.data()) + 63) & ~uintptr_t{63});
-  // One quantised copy of x per distinct layout.
-  int kinds[kActSlots];
-  const uint8_t* act[kActSlots];
-  int n_slots = 0;
-  uint8_t* todo[kActSlots];
-  DType todo_dt[kActSlots];
-  int n_todo = 0;
-  const int64_t n_in = jobs[0].w->n_in;
-  for (int j = 0; j < n_jobs; ++j) {
-    const int kind = cpu::act_kind(tg, jobs[j].w->dtype, n_in);
-    int s = 0;
-    while (s < n_slots && kinds[s] != kind) ++s;
-    if (s == n_slots) {
-      kinds[n_slots++] = kind;
-      todo[n_todo] = base + static_cast<size_t>(s) * act_slot_bytes_;
-      todo_dt[n_todo++] = jobs[j].w->dtype;
-    }
-    act[j] = base + static_cast<size_t>(s) * act_slot_bytes_;
-  }
-  const int nth = pool_->size();
-  if (T == 1 || nth == 1) {
-    for (int i = 0; i < n_todo; ++i) cpu::quantize_act(tg, todo_dt[i], x, n_in, T, todo[i]);
-  } else {
-    pool_->run([&](int th, int n) {
-      int64_t t0, t1;
-      kernels::cpu::Pool::split(T, 1, th, n, &t0, &t1);
-      for (int i = 0; i < n_todo; ++i) {
-        const size_t rb = cpu::act_row_bytes(tg, todo_dt[i], n_in);
-        if (t1 > t0) cpu::quantize_act(tg, todo_dt[i], x + t0 * n_in, n_in, t1 - t0, todo[i] + t0 * rb);
-      }
-    });
-  }
-  pool_->run([&](int th, int n) {
-    for (int j = 0; j < n_jobs; ++j) {
-      const WeightView& w = *jobs[j].w;
-      int64_t r0, r1;
-      kernels::cpu::Pool::split(w.n_out, 4, th, n, &r0, &r1);
-      if (r1 > r0) cpu::gemm(tg, w, act[j], T, r0, r1, jobs[j].y, w.n_out);
-    }
-    if (fuse_swiglu) {
-      const int64_t F = jobs[0].w->n_out;
-      int64_t r0, r1;
-      kernels::cpu::Pool::split(F, 4, th, n, &r0, &r1);
-      for (int32_t t = 0; t < T && r1 > r0; ++t)
-        kernels::swiglu(jobs[0].y + t * F + r0, jobs[1].y + t * F + r0, jobs[0].y + t * F + r0, r1 - r0);
-    }
-  });
+  const kernels::MatJob job{&w, y};
+  backend_->matmul(x, T, &job, 1);
 }
 
 Status Context::decode(const std::vector<BatchToken>& batch) {
@@ -226,18 +154,19 @@ Status Context::forward_chunk(const BatchToken* toks, int32_t T, const KvView& k
   const int32_t E = c.n_embd, Q = c.q_dim(), KV = c.kv_dim(), hd = c.head_dim;
   const int32_t R = std::max(2, c.n_rot);
 
+  kernels::Backend& be = *backend_;
   // x[T, E] = token embeddings (rows dequantised exactly)
-  for (int32_t t = 0; t < T; ++t)
-    kernels::ref::dequantize_row(w.tok_embd.dtype, w.tok_embd.row(toks[t].token), &x_[t * E], E);
-  // cos/sin per token, shared by every layer and head (same values as kernels::rope computes)
-  for (int32_t t = 0; t < T; ++t) kernels::cpu::rope_table(c.n_rot, toks[t].pos, c.rope_theta, &rope_cs_[t * R]);
+  for (int32_t t = 0; t < T; ++t) ids_[t] = toks[t].token;
+  be.get_rows(w.tok_embd, ids_.data(), T, x_.data());
+  // cos/sin per token, shared by every layer and head
+  for (int32_t t = 0; t < T; ++t) be.rope_table(c.n_rot, toks[t].pos, c.rope_theta, &rope_cs_[t * R]);
 
   for (int l = 0; l < c.n_layer; ++l) {
     const LayerWeights& L = w.layers[l];
     // ---- attention ----
-    for (int32_t t = 0; t < T; ++t) kernels::rmsnorm(&x_[t * E], L.attn_norm.data(), &xn_[t * E], E, c.norm_eps);
-    const MatJob qkv[3] = {{&L.wq, q_.data()}, {&L.wk, k_cur_.data()}, {&L.wv, v_cur_.data()}};
-    mm_multi(xn_.data(), T, qkv, 3);  // q[T, Q], k[T, KV], v[T, KV]
+    be.rmsnorm(x_.data(), L.attn_norm.data(), xn_.data(), T, E, c.norm_eps);
+    const kernels::MatJob qkv[3] = {{&L.wq, q_.data()}, {&L.wk, k_cur_.data()}, {&L.wv, v_cur_.data()}};
+    be.matmul(xn_.data(), T, qkv, 3);  // q[T, Q], k[T, KV], v[T, KV]
     for (int32_t t = 0; t < T; ++t) {
       float* qt = &q_[t * Q];
       float* kt = &k_cur_[t * KV];
@@ -246,17 +175,13 @@ Status Context::forward_chunk(const BatchToken* toks, int32_t T, const KvView& k
       if (!L.bk.empty()) for (int i = 0; i < KV; ++i) kt[i] += L.bk[i];
       if (!L.bv.empty()) for (int i = 0; i < KV; ++i) vt[i] += L.bv[i];
       if (!L.q_norm.empty()) {
-        for (int h = 0; h < c.n_head; ++h) kernels::rmsnorm(qt + h * hd, L.q_norm.data(), qt + h * hd, hd, c.norm_eps);
-        for (int h = 0; h < c.n_head_kv; ++h) kernels::rmsnorm(kt + h * hd, L.k_norm.data(), kt + h * hd, hd, c.norm_eps);
+        be.rmsnorm(qt, L.q_norm.data(), qt, c.n_head, hd, c.norm_eps);  // per head
+        be.rmsnorm(kt, L.k_norm.data(), kt, c.n_head_kv, hd, c.norm_eps);
       }
-      kernels::cpu::rope_cached(qt, c.n_head, hd, c.n_rot, &rope_cs_[t * R], c.rope_style);
-      kernels::cpu::rope_cached(kt, c.n_head_kv, hd, c.n_rot, &rope_cs_[t * R], c.rope_style);
-      uint16_t* kc = kv.k_row(l, toks[t].seq, toks[t].pos, KV);
-      uint16_t* vc = kv.v_row(l, toks[t].seq, toks[t].pos, KV);
-      for (int i = 0; i < KV; ++i) {
-        kc[i] = kernels::fp32_to_fp16(kt[i]);
-        vc[i] = kernels::fp32_to_fp16(vt[i]);
-      }
+      be.rope(qt, c.n_head, hd, c.n_rot, toks[t].pos, c.rope_theta, &rope_cs_[t * R], c.rope_style);
+      be.rope(kt, c.n_head_kv, hd, c.n_rot, toks[t].pos, c.rope_theta, &rope_cs_[t * R], c.rope_style);
+      be.kv_store(kt, kv.k_row(l, toks[t].seq, toks[t].pos, KV), KV);
+      be.kv_store(vt, kv.v_row(l, toks[t].seq, toks[t].pos, KV), KV);
     }
     attention_layer(l, toks, T, kv);         // attn[T, Q]
     mm(L.wo, attn_.data(), T, tmp_.data());  // [T, E]
@@ -264,10 +189,10 @@ Status Context::forward_chunk(const BatchToken* toks, int32_t T, const KvView& k
       for (int i = 0; i < E; ++i) x_[t * E + i] += tmp_[t * E + i] + (L.bo.empty() ? 0.f : L.bo[i]);
 
     // ---- feed-forward ----
-    for (int32_t t = 0; t < T; ++t) kernels::rmsnorm(&x_[t * E], L.ffn_norm.data(), &xn_[t * E], E, c.norm_eps);
+    be.rmsnorm(x_.data(), L.ffn_norm.data(), xn_.data(), T, E, c.norm_eps);
     if (c.n_expert == 0) {
-      const MatJob gu[2] = {{&L.w_gate, gate_.data()}, {&L.w_up, up_.data()}};
-      mm_multi(xn_.data(), T, gu, 2, /*fuse_swiglu=*/true);  // gate[T, F] = silu(x Wg) * (x Wu)
+      const kernels::MatJob gu[2] = {{&L.w_gate, gate_.data()}, {&L.w_up, up_.data()}};
+      be.matmul(xn_.data(), T, gu, 2, /*fuse_swiglu=*/true);  // gate[T, F] = silu(x Wg) * (x Wu)
       mm(L.w_down, gate_.data(), T, tmp_.data());            // [T, E]
       for (int32_t t = 0; t < T; ++t)
         for (int i = 0; i < E; ++i) x_[t * E + i] += tmp_[t * E + i];
@@ -281,7 +206,7 @@ Status Context::forward_chunk(const BatchToken* toks, int32_t T, const KvView& k
   for (int32_t t = 0; t < T; ++t)
     if (toks[t].logits) out_rows_.push_back(t);
   for (size_t i = 0; i < out_rows_.size(); ++i)
-    kernels::rmsnorm(&x_[out_rows_[i] * E], w.out_norm.data(), &xn_[i * E], E, c.norm_eps);
+    be.rmsnorm(&x_[out_rows_[i] * E], w.out_norm.data(), &xn_[i * E], 1, E, c.norm_eps);
   if (!out_rows_.empty()) {
     mm(w.output, xn_.data(), static_cast<int32_t>(out_rows_.size()),
        logits_.data() + static_cast<size_t>(n_outputs_) * c.n_vocab);
@@ -291,38 +216,17 @@ Status Context::forward_chunk(const BatchToken* toks, int32_t T, const KvView& k
 }
 
 // attn[T, Q]: each token attends to its sequence's positions 0..pos (sliding window if set),
-// read through the sequence's block table. Threads split the heads (every head costs the same),
-// so short and long tokens balance.
+// read through the sequence's block table.
 void Context::attention_layer(int l, const BatchToken* toks, int32_t T, const KvView& kv) {
   const ModelConfig& c = config();
   const int32_t Q = c.q_dim(), hd = c.head_dim;
-  const float attn_scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  auto span = [&](int64_t t, int32_t* first) {
+  for (int32_t t = 0; t < T; ++t) {
     const int32_t pos = toks[t].pos;
-    *first = 0;
-    if (c.sliding_window > 0 && pos + 1 > c.sliding_window) *first = pos + 1 - c.sliding_window;
-    return pos + 1 - *first;
-  };
-  if (params_.reference) {
-    for (int32_t t = 0; t < T; ++t) {
-      int32_t first;
-      const int32_t n_kv = span(t, &first);
-      kernels::attention_ref(&q_[t * Q], kv.layer(l, toks[t].seq), first, n_kv, c.n_head, c.n_head_kv, hd, attn_scale,
-                             &attn_[t * Q], scores_.data());
-    }
-    return;
+    int32_t first = 0;
+    if (c.sliding_window > 0 && pos + 1 > c.sliding_window) first = pos + 1 - c.sliding_window;
+    attn_q_[t] = {&q_[t * Q], kv.layer(l, toks[t].seq), first, pos + 1 - first, &attn_[t * Q]};
   }
-  const kernels::cpu::Target tg = kernels::cpu::active_target();
-  pool_->run([&](int th, int n) {
-    int64_t h0, h1;
-    kernels::cpu::Pool::split(c.n_head, 1, th, n, &h0, &h1);
-    for (int32_t t = 0; t < T && h1 > h0; ++t) {
-      int32_t first;
-      const int32_t n_kv = span(t, &first);
-      kernels::cpu::attention(tg, &q_[t * Q], kv.layer(l, toks[t].seq), first, n_kv, c.n_head, c.n_head_kv, hd,
-                              attn_scale, &attn_[t * Q], static_cast<int>(h0), static_cast<int>(h1));
-    }
-  });
+  backend_->attention(attn_q_.data(), T, c.n_head, c.n_head_kv, hd, 1.0f / std::sqrt(static_cast<float>(hd)));
 }
 
 // Mixture of experts: route every token, then run each expert once over all tokens that chose it
@@ -333,9 +237,9 @@ void Context::moe_ffn(const LayerWeights& L, int32_t T) {
   mm(L.gate_inp, xn_.data(), T, router_.data());  // [T, X]
   for (int32_t t = 0; t < T; ++t) {
     float* p = &router_[t * X];
-    kernels::softmax(p, X);
+    backend_->softmax(p, X);
     // top-k by probability (stable: lower expert id first on ties)
-    int32_t order[256];
+    int32_t order[kMaxExperts];  // n_expert <= kMaxExperts (validate_config)
     std::iota(order, order + X, 0);
     std::partial_sort(order, order + K, order + X, [&](int32_t a, int32_t b) { return p[a] > p[b]; });
     float sum = 0.f;
@@ -361,8 +265,8 @@ void Context::moe_ffn(const LayerWeights& L, int32_t T) {
     u.n_out = F;
     d.data += static_cast<size_t>(e) * E * d.row_bytes;
     d.n_out = E;
-    const MatJob gu[2] = {{&g, gate_.data()}, {&u, up_.data()}};
-    mm_multi(moe_x_.data(), cnt, gu, 2, /*fuse_swiglu=*/true);  // [cnt, F]
+    const kernels::MatJob gu[2] = {{&g, gate_.data()}, {&u, up_.data()}};
+    backend_->matmul(moe_x_.data(), cnt, gu, 2, /*fuse_swiglu=*/true);  // [cnt, F]
     mm(d, gate_.data(), cnt, tmp_.data());                     // [cnt, E]
     for (int32_t r = 0; r < cnt; ++r)
       std::memcpy(&moe_out_[static_cast<size_t>(moe_rows_[r]) * E], &tmp_[static_cast<size_t>(r) * E], E * sizeof(float));

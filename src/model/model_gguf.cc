@@ -1,6 +1,9 @@
 // Binding GGUF tensors and metadata to the model's roles.
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <climits>
+
 #include "kernels/ref/quant.h"
 #include "model/arch_table.h"
 #include "model/bind_roles.h"
@@ -14,9 +17,14 @@ Result<ModelConfig> config_from_gguf(const io::GgufFile& f) {
   if (c.arch_str.empty()) return Error(f.path() + ": no general.architecture (a vocabulary-only file?)");
   auto arch = arch_from_string(c.arch_str);
   if (!arch)
-    return Error(f.path() + ": unsupported architecture '" + c.arch_str + "' (supported: llama, qwen2, qwen3, qwen3moe)");
+    return Error(f.path() + ": unsupported architecture '" + c.arch_str + "' (supported: " + supported_gguf_archs() + ")");
   c.arch = *arch;
   const std::string p = c.arch_str + ".";
+  // Sizes are read saturated to int32 so that a hostile value cannot wrap around; validate_config
+  // bounds them afterwards.
+  auto u32 = [&](const std::string& key, uint64_t def) {
+    return static_cast<int32_t>(std::min<uint64_t>(f.get_uint(key).value_or(def), INT32_MAX));
+  };
   auto need = [&](const char* key, int32_t* out) -> Status {
     auto v = f.get_uint(p + key);
     if (!v || *v == 0 || *v > (1u << 30)) return Error(f.path() + ": missing or invalid '" + p + key + "'");
@@ -26,31 +34,28 @@ Result<ModelConfig> config_from_gguf(const io::GgufFile& f) {
   NURI_TRY(need("embedding_length", &c.n_embd));
   NURI_TRY(need("block_count", &c.n_layer));
   NURI_TRY(need("attention.head_count", &c.n_head));
-  c.n_head_kv = static_cast<int32_t>(f.get_uint(p + "attention.head_count_kv").value_or(c.n_head));
+  c.n_head_kv = u32(p + "attention.head_count_kv", c.n_head);
   if (c.n_head_kv <= 0 || c.n_head % c.n_head_kv != 0)
     return Error(f.path() + ": n_head " + std::to_string(c.n_head) + " is not a multiple of n_head_kv " +
                  std::to_string(c.n_head_kv));
-  c.head_dim = static_cast<int32_t>(f.get_uint(p + "attention.key_length").value_or(c.n_embd / c.n_head));
-  c.n_ff = static_cast<int32_t>(f.get_uint(p + "feed_forward_length").value_or(0));
-  c.n_expert = static_cast<int32_t>(f.get_uint(p + "expert_count").value_or(0));
-  c.n_expert_used = static_cast<int32_t>(f.get_uint(p + "expert_used_count").value_or(0));
-  c.n_ff_exp = static_cast<int32_t>(f.get_uint(p + "expert_feed_forward_length").value_or(c.n_ff));
-  c.n_ctx_train = static_cast<int32_t>(f.get_uint(p + "context_length").value_or(4096));
-  c.n_rot = static_cast<int32_t>(f.get_uint(p + "rope.dimension_count").value_or(c.head_dim));
+  c.head_dim = u32(p + "attention.key_length", c.n_embd / c.n_head);
+  c.n_ff = u32(p + "feed_forward_length", 0);
+  c.n_expert = u32(p + "expert_count", 0);
+  c.n_expert_used = u32(p + "expert_used_count", 0);
+  c.n_ff_exp = u32(p + "expert_feed_forward_length", c.n_ff);
+  c.n_ctx_train = u32(p + "context_length", 4096);
+  c.n_rot = u32(p + "rope.dimension_count", c.head_dim);
   c.rope_theta = static_cast<float>(f.get_float(p + "rope.freq_base").value_or(10000.0));
   c.norm_eps = static_cast<float>(f.get_float(p + "attention.layer_norm_rms_epsilon").value_or(1e-5));
-  c.sliding_window = static_cast<int32_t>(f.get_uint(p + "attention.sliding_window").value_or(0));
+  c.sliding_window = u32(p + "attention.sliding_window", 0);
   if (c.n_expert > 0 && (c.n_expert_used <= 0 || c.n_expert_used > c.n_expert))
     return Error(f.path() + ": expert_used_count must be in 1.." + std::to_string(c.n_expert));
-  if (c.head_dim <= 0 || c.head_dim > kernels::kMaxHeadDim) return Error(f.path() + ": head_dim " + std::to_string(c.head_dim) + " is not supported");
-  if (c.n_rot <= 0 || c.n_rot > c.head_dim || c.n_rot % 2) return Error(f.path() + ": invalid rope.dimension_count");
-  switch (c.arch) {
-    case Arch::kLlama: c.rope_style = kernels::RopeStyle::kNormal; break;
-    case Arch::kQwen2: c.rope_style = kernels::RopeStyle::kNeox; c.qkv_bias = true; break;
-    case Arch::kQwen3: c.rope_style = kernels::RopeStyle::kNeox; c.qk_norm = true; break;
-    case Arch::kQwen3Moe: c.rope_style = kernels::RopeStyle::kNeox; c.qk_norm = true; break;
-  }
+  const ArchInfo& info = arch_info(c.arch);
+  c.rope_style = info.gguf_rope;
+  c.qkv_bias = info.qkv_bias;
+  c.qk_norm = info.qk_norm;
   if (c.n_expert == 0 && c.n_ff <= 0) return Error(f.path() + ": missing '" + p + "feed_forward_length'");
+  NURI_TRY(validate_config(c, f.path()));
   return c;
 }
 
@@ -92,6 +97,9 @@ class GgufBinder {
     const io::GgufTensorInfo* emb = f_.tensor("token_embd.weight");
     if (!emb) return Error(f_.path() + ": missing tensor 'token_embd.weight' (architecture " + m_->config_.arch_str + ")");
     if (emb->ne.size() != 2) return Error(f_.path() + ": token_embd.weight must be 2-D");
+    if (emb->ne[1] == 0 || emb->ne[1] > static_cast<uint64_t>(kMaxVocab))
+      return Error(f_.path() + ": token_embd.weight has " + std::to_string(emb->ne[1]) + " rows (n_vocab); at most " +
+                   std::to_string(kMaxVocab) + " are supported");
     m_->config_.n_vocab = static_cast<int32_t>(emb->ne[1]);
     RoleBinder b;
     b.view = [this](Role r, int l, std::vector<uint64_t> shape, kernels::WeightView* out, bool optional) {

@@ -1,6 +1,8 @@
 // Binding a Hugging Face checkpoint (config.json + safetensors) to the model's roles.
 // HF Llama-family q/k weights use the rotate-half pairing, i.e. NeoX-style RoPE, so they are
 // used as they are with RopeStyle::kNeox (no permutation at load).
+#include <algorithm>
+#include <climits>
 #include <cstring>
 
 #include "kernels/ref/quant.h"
@@ -13,7 +15,11 @@ namespace nuri::model {
 Result<ModelConfig> config_from_hf(const nlohmann::json& j, const std::string& path) {
   ModelConfig c;
   auto geti = [&](const char* k, int64_t def) -> int64_t {
-    if (j.contains(k) && j[k].is_number_integer()) return j[k].get<int64_t>();
+    // Saturated to int32 so that a hostile value cannot wrap around; validate_config bounds it.
+    if (j.contains(k) && j[k].is_number_integer())
+      return std::clamp<int64_t>(j[k].is_number_unsigned() ? static_cast<int64_t>(std::min<uint64_t>(j[k].get<uint64_t>(), INT32_MAX))
+                                                           : j[k].get<int64_t>(),
+                                 INT32_MIN, INT32_MAX);
     return def;
   };
   auto getf = [&](const char* k, double def) -> double {
@@ -22,7 +28,7 @@ Result<ModelConfig> config_from_hf(const nlohmann::json& j, const std::string& p
   };
   std::string mt = j.value("model_type", "");
   auto arch = arch_from_hf(mt);
-  if (!arch) return Error(path + ": unsupported model_type '" + mt + "' (supported: llama, mistral, qwen2, qwen3, qwen3_moe)");
+  if (!arch) return Error(path + ": unsupported model_type '" + mt + "' (supported: " + supported_hf_model_types() + ")");
   c.arch = *arch;
   c.arch_str = arch_name(c.arch);
   c.n_embd = static_cast<int32_t>(geti("hidden_size", 0));
@@ -46,12 +52,13 @@ Result<ModelConfig> config_from_hf(const nlohmann::json& j, const std::string& p
   c.norm_eps = static_cast<float>(getf("rms_norm_eps", 1e-6));
   c.tied_embeddings = j.value("tie_word_embeddings", false);
   c.rope_style = kernels::RopeStyle::kNeox;
-  c.qkv_bias = c.arch == Arch::kQwen2 || j.value("attention_bias", false);
-  c.qk_norm = c.arch == Arch::kQwen3 || c.arch == Arch::kQwen3Moe;
+  c.qkv_bias = arch_info(c.arch).qkv_bias || j.value("attention_bias", false);
+  c.qk_norm = arch_info(c.arch).qk_norm;
   if (j.contains("sliding_window") && j["sliding_window"].is_number_integer() && j.value("use_sliding_window", false))
-    c.sliding_window = j["sliding_window"].get<int32_t>();
+    c.sliding_window = static_cast<int32_t>(geti("sliding_window", 0));
   if (c.n_expert > 0 && (c.n_expert_used <= 0 || c.n_expert_used > c.n_expert)) return Error(path + ": bad num_experts_per_tok");
   if (c.n_expert == 0 && c.n_ff <= 0) return Error(path + ": intermediate_size is required");
+  NURI_TRY(validate_config(c, path));
   return c;
 }
 

@@ -10,6 +10,9 @@
 #include "nuri/engine.h"
 
 #include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -19,6 +22,8 @@
 #include "model/context.h"
 #include "runtime/choice_text.h"
 #include "runtime/kv_cache.h"
+#include "sampling/sampler.h"
+#include "tokenizer/tokenizer.h"
 
 namespace nuri::engine {
 
@@ -33,11 +38,21 @@ const char* finish_reason_name(FinishReason r) {
   return "none";
 }
 
+struct RequestHandle::Queue {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<Event> events;
+};
+
+RequestHandle::RequestHandle() : queue_(std::make_unique<Queue>()) {}
+RequestHandle::~RequestHandle() = default;
+
 bool RequestHandle::next(Event* ev, std::chrono::milliseconds timeout) {
-  std::unique_lock lk(mu_);
-  if (!cv_.wait_for(lk, timeout, [&] { return !events_.empty(); })) return false;
-  *ev = std::move(events_.front());
-  events_.pop_front();
+  Queue& q = *queue_;
+  std::unique_lock lk(q.mu);
+  if (!q.cv.wait_for(lk, timeout, [&] { return !q.events.empty(); })) return false;
+  *ev = std::move(q.events.front());
+  q.events.pop_front();
   return true;
 }
 
@@ -47,10 +62,10 @@ void RequestHandle::push(Event ev) {
     return;
   }
   {
-    std::lock_guard lk(mu_);
-    events_.push_back(std::move(ev));
+    std::lock_guard lk(queue_->mu);
+    queue_->events.push_back(std::move(ev));
   }
-  cv_.notify_one();  // one reader per handle
+  queue_->cv.notify_one();  // one reader per handle
 }
 
 namespace {
@@ -175,6 +190,7 @@ Result<std::unique_ptr<Engine>> Engine::create(std::shared_ptr<const model::Mode
   cp.n_batch = std::min(params.n_batch, 512);
   cp.n_threads = params.n_threads;
   cp.own_kv = false;
+  cp.reference = params.reference;
   NURI_ASSIGN_OR_RETURN(impl->ctx, model::Context::create(model, cp));
   runtime::KvCacheParams kp;
   kp.n_layer = cfg.n_layer;
@@ -205,6 +221,7 @@ const tokenizer::Tokenizer& Engine::tokenizer() const { return impl_->tok; }
 int32_t Engine::n_ctx() const { return impl_->params.n_ctx; }
 int32_t Engine::n_parallel() const { return impl_->params.n_parallel; }
 int32_t Engine::n_vocab() const { return impl_->n_vocab; }
+int Engine::n_threads() const { return impl_->ctx->n_threads(); }
 
 SubmitResult Engine::submit(Request req) {
   SubmitResult r;

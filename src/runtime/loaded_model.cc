@@ -6,6 +6,7 @@
 #include <climits>
 #include <cstdlib>
 
+#include "chat/chat_template.h"
 #include "io/safetensors.h"
 
 namespace nuri::runtime {
@@ -16,16 +17,15 @@ Result<LoadedModel> load_model(const std::string& path) {
     auto tok = tokenizer::Tokenizer::from_gguf(*g);
     if (!tok.ok()) return tok.status().with_context(path);
     lm.tokenizer = std::move(tok).value();
-    lm.chat_template = g->get_string("tokenizer.chat_template").value_or("");
+    NURI_ASSIGN_OR_RETURN(chat::ModelChatInfo info, chat::chat_info_from_gguf(*g));
+    lm.chat_template = std::move(info.template_source);
   } else {
     auto tok = tokenizer::Tokenizer::from_hf_json(path + "/tokenizer.json");
     if (!tok.ok()) return tok.status();
     lm.tokenizer = std::move(tok).value();
-    if (path_exists(path + "/tokenizer_config.json")) {
-      auto cfg = io::read_json_file(path + "/tokenizer_config.json");
-      if (cfg.ok() && cfg->contains("chat_template") && (*cfg)["chat_template"].is_string())
-        lm.chat_template = (*cfg)["chat_template"].get<std::string>();
-    }
+    // The one chat-template lookup (chat/): list-form templates, chat_template.jinja.
+    NURI_ASSIGN_OR_RETURN(chat::ModelChatInfo info, chat::load_model_chat_info(path));
+    lm.chat_template = std::move(info.template_source);
   }
   if (lm.tokenizer.n_vocab() > lm.model->config().n_vocab)
     return Error(path + ": tokenizer has " + std::to_string(lm.tokenizer.n_vocab()) + " tokens but the model only " +

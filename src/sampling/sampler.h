@@ -16,21 +16,10 @@
 #include <utility>
 #include <vector>
 
+#include "nuri/sampling.h"
+
 namespace nuri::sampling {
 
-struct SamplerParams {
-  float temperature = 0.8f;     // <= 0: greedy
-  int32_t top_k = 40;           // <= 0: off
-  float top_p = 0.95f;          // >= 1: off
-  float min_p = 0.05f;          // <= 0: off
-  float typical_p = 1.0f;       // >= 1: off
-  float repeat_penalty = 1.0f;  // 1: off
-  int32_t repeat_last_n = 64;   // window of accepted tokens the penalties look at; < 0: all of them
-  float frequency_penalty = 0.f;
-  float presence_penalty = 0.f;
-  std::vector<std::pair<int32_t, float>> logit_bias;  // added to the logit; -inf bans a token
-  uint64_t seed = 0;
-};
 
 // xoshiro256** seeded through splitmix64: fixed output on every platform.
 class Rng {

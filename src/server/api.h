@@ -18,6 +18,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "nuri/sampling.h"
+
 namespace nuri::server {
 
 struct ApiError {
@@ -58,7 +60,7 @@ struct ApiRequest {
   bool echo = false;  // completion: prepend the prompt to the text
 
   int32_t max_tokens = -1;  // -1: not given
-  float temperature = 1.0f;
+  float temperature = sampling::kApiDefaultTemperature;
   float top_p = 1.0f;
   int32_t top_k = 0;
   float min_p = 0.0f;

@@ -16,6 +16,7 @@
 #include "chat/tool_calls.h"
 #include "nuri/engine.h"
 #include "server/api.h"
+#include "tokenizer/tokenizer.h"
 
 namespace nuri::server {
 

@@ -17,6 +17,7 @@
 #include "server/response.h"
 #include "server/structured.h"
 #include "server/ttc_ext.h"
+#include "tokenizer/tokenizer.h"
 
 namespace nuri::server {
 

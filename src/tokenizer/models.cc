@@ -72,7 +72,7 @@ void bpe_merge(const PairMap& merges, std::vector<int32_t>& sym) {
     heap.pop();
     Node& l = nodes[c.pos];
     if (l.id < 0 || l.next < 0) continue;
-    int32_t mg;
+    int32_t mg = -1;
     if (merges.find(l.id, nodes[l.next].id, mg) != c.rank || mg != c.merged) continue;
     Node& r = nodes[l.next];
     l.id = c.merged;

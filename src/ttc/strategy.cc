@@ -8,6 +8,7 @@
 
 #include "base/timer.h"
 #include "ttc/sample.h"
+#include "tokenizer/tokenizer.h"
 
 namespace nuri::ttc {
 

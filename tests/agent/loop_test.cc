@@ -9,6 +9,7 @@
 #include "agent/codeact/agent.h"
 #include "agent_test_util.h"
 #include "runtime/loaded_model.h"
+#include "tokenizer/tokenizer.h"
 
 namespace nuri::agent {
 namespace {

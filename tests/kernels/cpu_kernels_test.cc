@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "kernels/cpu/cpu.h"
-#include "kernels/cpu/pool.h"
+#include "base/thread_pool.h"
 #include "kernels/fp16.h"
 #include "kernels/ops.h"
 #include "kernels/ref/quant.h"
@@ -226,7 +226,7 @@ TEST(CpuRope, CachedTableEqualsRopeBitForBit) {
 
 TEST(CpuPool, EveryThreadRunsOnceAndSplitCovers) {
   for (int n : {1, 2, 3}) {
-    cpu::Pool pool(n);
+    ThreadPool pool(n);
     for (int rep = 0; rep < 200; ++rep) {
       std::vector<std::atomic<int>> hits(n);
       pool.run([&](int i, int nt) {
@@ -240,7 +240,7 @@ TEST(CpuPool, EveryThreadRunsOnceAndSplitCovers) {
     int64_t covered = 0, prev_end = 0;
     for (int i = 0; i < 3; ++i) {
       int64_t b, e;
-      cpu::Pool::split(total, 4, i, 3, &b, &e);
+      ThreadPool::split(total, 4, i, 3, &b, &e);
       EXPECT_EQ(b, prev_end);
       EXPECT_TRUE(b % 4 == 0 || b == total);
       covered += e - b;

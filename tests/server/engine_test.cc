@@ -16,6 +16,7 @@
 #include "runtime/choice_text.h"
 #include "runtime/loaded_model.h"
 #include "test_util.h"
+#include "tokenizer/tokenizer.h"
 
 namespace nuri::engine {
 namespace {

@@ -9,6 +9,7 @@
 #include "nuri/engine.h"
 #include "runtime/loaded_model.h"
 #include "ttc/strategy.h"
+#include "tokenizer/tokenizer.h"
 
 namespace nuri::ttc {
 namespace {

@@ -13,11 +13,12 @@
 #include "chat/chat_template.h"
 #include "nuri/engine.h"
 #include "sampling/sampler.h"
+#include "tokenizer/tokenizer.h"
 
 namespace nuri::agent {
 
 struct EngineModelOptions {
-  sampling::SamplerParams sampling;  // temperature 0 (greedy) unless set
+  sampling::SamplerParams sampling{.temperature = ::nuri::sampling::kCliDefaultTemperature};  // greedy unless set
   int32_t n_ctx = 0;                 // 0: the model's training context (at most 4096)
   int n_threads = 0;
 };

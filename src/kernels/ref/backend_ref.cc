@@ -1,0 +1,66 @@
+// The "reference" backend (kernels/backend.h): the scalar oracle behind the same seam as the cpu
+// backend. Weight rows are dequantised to f32 and dotted with unrounded activations; attention is
+// an exact softmax; RoPE computes its angles per call. One thread. Slow by design: `--reference`
+// runs use it to check the fast path.
+#include <algorithm>
+
+#include "kernels/backend.h"
+#include "kernels/fp16.h"
+#include "kernels/ref/quant.h"
+
+namespace nuri::kernels {
+namespace {
+
+class RefBackend final : public Backend {
+ public:
+  explicit RefBackend(const BackendParams& p) : scores_(static_cast<size_t>(std::max<int64_t>(p.max_ctx, 1))) {}
+
+  const char* name() const override { return "reference"; }
+  int n_threads() const override { return 1; }
+
+  void matmul(const float* x, int64_t T, const MatJob* jobs, int n_jobs, bool fuse_swiglu) override {
+    for (int j = 0; j < n_jobs; ++j) matmul_f32_ref(*jobs[j].w, x, T, jobs[j].y);
+    if (fuse_swiglu) {
+      const int64_t F = jobs[0].w->n_out;
+      for (int64_t t = 0; t < T; ++t) swiglu(jobs[0].y + t * F, jobs[1].y + t * F, jobs[0].y + t * F, F);
+    }
+  }
+
+  void attention(const AttnQuery* qs, int64_t T, int n_head, int n_head_kv, int head_dim, float scale) override {
+    for (int64_t t = 0; t < T; ++t) {
+      if (static_cast<size_t>(qs[t].n_kv) > scores_.size()) scores_.resize(qs[t].n_kv);
+      attention_ref(qs[t].q, qs[t].kv, qs[t].first, qs[t].n_kv, n_head, n_head_kv, head_dim, scale, qs[t].out,
+                    scores_.data());
+    }
+  }
+
+  void rmsnorm(const float* x, const float* w, float* y, int64_t T, int64_t n, float eps) override {
+    for (int64_t t = 0; t < T; ++t) kernels::rmsnorm(x + t * n, w, y + t * n, n, eps);
+  }
+  void rope_table(int, int32_t, float, float*) override {}  // angles are computed in rope()
+  void rope(float* x, int n_head, int head_dim, int n_rot, int32_t pos, float freq_base, const float*,
+            RopeStyle style) override {
+    kernels::rope(x, n_head, head_dim, n_rot, pos, freq_base, style);
+  }
+  void softmax(float* x, int64_t n) override { kernels::softmax(x, n); }
+  void get_rows(const WeightView& w, const int32_t* ids, int64_t T, float* out) override {
+    for (int64_t t = 0; t < T; ++t) ref::dequantize_row(w.dtype, w.row(ids[t]), out + t * w.n_in, w.n_in);
+  }
+  void kv_store(const float* x, uint16_t* dst, int64_t n) override {
+    for (int64_t i = 0; i < n; ++i) dst[i] = fp32_to_fp16(x[i]);
+  }
+
+ private:
+  std::vector<float> scores_;  // [max_ctx]
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cpu_backend(const BackendParams& p);
+
+std::unique_ptr<Backend> make_backend(BackendKind kind, const BackendParams& p) {
+  if (kind == BackendKind::kReference) return std::make_unique<RefBackend>(p);
+  return make_cpu_backend(p);
+}
+
+}  // namespace nuri::kernels
