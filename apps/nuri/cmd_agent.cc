@@ -103,7 +103,7 @@ struct Cli {
   int64_t token_budget = 0;
   uint64_t memory_mib = 256, seed = 0;
   int32_t reply_tokens = 320;
-  float temperature = sampling::kCliDefaultTemperature;
+  float temperature = nuri::sampling::kCliDefaultTemperature;
   bool json = false, replay = false, keep = false, verbose = false, allow_weaker = false;
   std::string task;
 };

@@ -23,6 +23,7 @@
 #include "model/context.h"
 #include "nuri/engine.h"
 #include "runtime/loaded_model.h"
+#include "runtime/session.h"
 #include "tokenizer/tokenizer.h"
 
 namespace {
@@ -198,7 +199,7 @@ int run_bench(int argc, char** argv) {
   cp.n_ctx = n_prompt + n_gen + 16;
   cp.n_batch = n_prompt;
   cp.n_threads = threads;
-  auto ctx = nuri::model::Context::create(lm->model, cp);
+  auto ctx = nuri::runtime::Session::create(lm->model, cp);
   if (!ctx.ok()) {
     std::fprintf(stderr, "nuri bench: %s\n", ctx.error().c_str());
     return 1;

@@ -15,6 +15,7 @@
 #include "command.h"
 #include "model/context.h"
 #include "runtime/loaded_model.h"
+#include "runtime/session.h"
 #include "sampling/sampler.h"
 
 namespace {
@@ -23,7 +24,7 @@ using nlohmann::ordered_json;
 
 struct ChatSession {
   nuri::runtime::LoadedModel* lm = nullptr;
-  nuri::model::Context* ctx = nullptr;
+  nuri::runtime::Session* ctx = nullptr;
   nuri::chat::ChatTemplate tmpl = nuri::chat::ChatTemplate::chatml();
   nuri::chat::ModelChatInfo info;
   nuri::sampling::SamplerParams sp;
@@ -138,7 +139,7 @@ int run_chat(int argc, char** argv) {
   int threads = 0;
   int32_t n_ctx = 0;
   ChatSession s;
-  s.sp.temperature = sampling::kCliDefaultTemperature;
+  s.sp.temperature = nuri::sampling::kCliDefaultTemperature;
   app.add_option("-m,--model", model_path, "GGUF file or Hugging Face directory (default: built-in nuri-tiny)");
   app.add_option("--system", system, "system message");
   app.add_option("-n,--n-predict", s.n_predict, "max tokens per reply (default 512)")->check(CLI::Range(1, 1 << 20));
@@ -186,7 +187,7 @@ int run_chat(int argc, char** argv) {
     return 1;
   }
   cp.n_threads = threads;
-  auto ctx = nuri::model::Context::create(lm->model, cp);
+  auto ctx = nuri::runtime::Session::create(lm->model, cp);
   if (!ctx.ok()) {
     std::fprintf(stderr, "nuri chat: %s\n", ctx.error().c_str());
     return 1;

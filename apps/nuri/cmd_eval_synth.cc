@@ -19,6 +19,7 @@
 #include "model/context.h"
 #include "nuri/sandbox.h"
 #include "runtime/loaded_model.h"
+#include "runtime/session.h"
 
 namespace {
 
@@ -40,7 +41,7 @@ nuri::Status generate_all(nuri::runtime::LoadedModel& lm, std::vector<Job>& jobs
   cp.n_seq = parallel;
   cp.n_ctx = longest + max_tokens + 1;
   cp.n_threads = threads;
-  NURI_ASSIGN_OR_RETURN(auto ctx, nuri::model::Context::create(lm.model, cp));
+  NURI_ASSIGN_OR_RETURN(auto ctx, nuri::runtime::Session::create(lm.model, cp));
   const int32_t V = lm.model->config().n_vocab;
   std::vector<int> slot_job(parallel, -1);
   size_t next_job = 0, finished = 0;
@@ -104,7 +105,7 @@ int run_eval_synth(int argc, char** argv) {
   app.add_option("--json", json_out, "write per-problem results as JSON lines to this file");
   // Test-time compute (src/ttc): any of these runs the problems through the engine.
   nuri::cli::EvalTtcOptions ttc;
-  ttc.sampling.temperature = sampling::kStrategyDefaultTemperature;
+  ttc.sampling.temperature = nuri::sampling::kStrategyDefaultTemperature;
   bool ttc_given = false;
   auto mark = [&](CLI::Option* o) { o->each([&](const std::string&) { ttc_given = true; }); };
   mark(app.add_option("--strategy", ttc.strategy, "greedy | self-consistency | best-of-n | beam (default greedy)"));

@@ -12,7 +12,7 @@
 
 namespace nuri::cli {
 
-int run_with_strategy(runtime::LoadedModel& lm, const std::string& prompt_text, const RunTtcOptions& opt) {
+int run_with_strategy(const runtime::LoadedModel& lm, const std::string& prompt_text, const RunTtcOptions& opt) {
   auto fail = [](const std::string& m) {
     std::fprintf(stderr, "nuri run: %s\n", m.c_str());
     return 1;

@@ -27,6 +27,6 @@ struct RunTtcOptions {
   sampling::SamplerParams sampling;
 };
 
-int run_with_strategy(runtime::LoadedModel& lm, const std::string& prompt, const RunTtcOptions& opt);
+int run_with_strategy(const runtime::LoadedModel& lm, const std::string& prompt, const RunTtcOptions& opt);
 
 }  // namespace nuri::cli

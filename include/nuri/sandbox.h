@@ -63,7 +63,7 @@
 #include <utility>
 #include <vector>
 
-#include "base/status.h"
+#include "nuri/status.h"
 
 namespace nuri::sandbox {
 

@@ -11,6 +11,7 @@
 // innermost last.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -50,6 +51,7 @@ class Backend {
   virtual ~Backend() = default;
   virtual const char* name() const = 0;
   virtual int n_threads() const = 0;
+  virtual size_t scratch_bytes() const = 0;  // held for the whole life of the backend
 
   // Up to kMaxMatJobs products of the same input x[T, n_in] (activations prepared once per layout).
   // fuse_swiglu: jobs 0 and 1 are gate and up with equal n_out; job 0's output becomes

@@ -18,28 +18,8 @@ Context::Context(std::shared_ptr<const Model> m, ContextParams p) : model_(std::
 Result<std::unique_ptr<Context>> Context::create(std::shared_ptr<const Model> model, ContextParams p) {
   if (p.n_ctx <= 0 || p.n_seq <= 0 || p.n_batch <= 0) return Error("context: n_ctx, n_seq and n_batch must be positive");
   const ModelConfig& c = model->config();
-  const size_t kv = p.own_kv ? static_cast<size_t>(c.n_layer) * p.n_seq * p.n_ctx * c.kv_dim() : 0;
-  if (kv > (size_t{1} << 34)) return Error("context: KV cache of " + std::to_string(kv * 4 >> 20) + " MiB is too large; lower --ctx");
   std::unique_ptr<Context> ctx(new Context(std::move(model), p));
   const int threads = p.n_threads;  // 0: the backend picks (physical cores)
-  ctx->seq_len_.assign(p.n_seq, 0);
-  ctx->k_.assign(kv, 0);
-  ctx->v_.assign(kv, 0);
-  if (p.own_kv) {
-    KvView& ov = ctx->own_view_;
-    ctx->own_tables_.resize(p.n_seq);
-    std::iota(ctx->own_tables_.begin(), ctx->own_tables_.end(), 0);
-    ctx->own_n_blocks_.assign(p.n_seq, 1);
-    ov.k = ctx->k_.data();
-    ov.v = ctx->v_.data();
-    ov.block_size = p.n_ctx;
-    ov.block_stride = static_cast<size_t>(p.n_ctx) * c.kv_dim();
-    ov.layer_stride = ov.block_stride * p.n_seq;
-    ov.n_seq = p.n_seq;
-    ov.table_stride = 1;
-    ov.tables = ctx->own_tables_.data();
-    ov.n_blocks = ctx->own_n_blocks_.data();
-  }
   const size_t B = p.n_batch;
   const int32_t ff = std::max(c.n_ff, c.n_ff_exp);
   ctx->x_.resize(B * c.n_embd);
@@ -82,46 +62,17 @@ Result<std::unique_ptr<Context>> Context::create(std::shared_ptr<const Model> mo
 
 size_t Context::scratch_bytes() const {
   size_t n = 0;
-  for (const auto* v : {&x_, &xn_, &q_, &k_cur_, &v_cur_, &attn_, &tmp_, &gate_, &up_, &router_, &scores_, &rope_cs_, &moe_out_,
+  for (const auto* v : {&x_, &xn_, &q_, &k_cur_, &v_cur_, &attn_, &tmp_, &gate_, &up_, &router_, &rope_cs_, &moe_out_,
                         &moe_x_, &moe_w_, &logits_})
     n += v->capacity() * sizeof(float);
-  n += qscratch_.capacity() + (moe_sel_.capacity() + moe_rows_.capacity() + out_rows_.capacity()) * sizeof(int32_t);
-  return n;
-}
-
-void Context::seq_copy(int32_t src, int32_t dst, int32_t n) {
-  if (src == dst || k_.empty()) return;
-  if (n < 0 || n > seq_len_[src]) n = seq_len_[src];
-  const int32_t kvd = config().kv_dim();
-  const size_t bytes = static_cast<size_t>(n) * kvd * sizeof(uint16_t);
-  for (int l = 0; l < config().n_layer; ++l) {
-    std::memcpy(own_view_.k_row(l, dst, 0, kvd), own_view_.k_row(l, src, 0, kvd), bytes);
-    std::memcpy(own_view_.v_row(l, dst, 0, kvd), own_view_.v_row(l, src, 0, kvd), bytes);
-  }
-  seq_len_[dst] = n;
+  n += (moe_sel_.capacity() + moe_rows_.capacity() + out_rows_.capacity() + ids_.capacity()) * sizeof(int32_t);
+  n += attn_q_.capacity() * sizeof(kernels::AttnQuery);
+  return n + backend_->scratch_bytes();
 }
 
 void Context::mm(const WeightView& w, const float* x, int32_t T, float* y) {
   const kernels::MatJob job{&w, y};
   backend_->matmul(x, T, &job, 1);
-}
-
-Status Context::decode(const std::vector<BatchToken>& batch) {
-  const ModelConfig& c = config();
-  if (!params_.own_kv) return Error("decode: this context has no KV cache of its own");
-  // Validate the whole batch first: positions continue each sequence, ids are in range.
-  std::vector<int32_t> next(seq_len_);
-  for (const auto& t : batch) {
-    if (t.seq < 0 || t.seq >= params_.n_seq) return Error("decode: sequence id " + std::to_string(t.seq) + " out of range");
-    if (t.token < 0 || t.token >= c.n_vocab) return Error("decode: token id " + std::to_string(t.token) + " out of range");
-    if (t.pos != next[t.seq]) return Error("decode: sequence " + std::to_string(t.seq) + " expects position " +
-                                           std::to_string(next[t.seq]) + ", got " + std::to_string(t.pos));
-    if (t.pos >= params_.n_ctx) return Error("decode: context is full (" + std::to_string(params_.n_ctx) + " positions)");
-    ++next[t.seq];
-  }
-  NURI_TRY(run_batch(batch, own_view_));
-  for (const auto& t : batch) seq_len_[t.seq] = std::max(seq_len_[t.seq], t.pos + 1);
-  return Status::ok();
 }
 
 Status Context::decode(const std::vector<BatchToken>& batch, const KvView& kv) {

@@ -48,8 +48,6 @@ Result<ModelConfig> config_from_gguf(const io::GgufFile& f) {
   c.rope_theta = static_cast<float>(f.get_float(p + "rope.freq_base").value_or(10000.0));
   c.norm_eps = static_cast<float>(f.get_float(p + "attention.layer_norm_rms_epsilon").value_or(1e-5));
   c.sliding_window = u32(p + "attention.sliding_window", 0);
-  if (c.n_expert > 0 && (c.n_expert_used <= 0 || c.n_expert_used > c.n_expert))
-    return Error(f.path() + ": expert_used_count must be in 1.." + std::to_string(c.n_expert));
   const ArchInfo& info = arch_info(c.arch);
   c.rope_style = info.gguf_rope;
   c.qkv_bias = info.qkv_bias;

@@ -56,7 +56,6 @@ Result<ModelConfig> config_from_hf(const nlohmann::json& j, const std::string& p
   c.qk_norm = arch_info(c.arch).qk_norm;
   if (j.contains("sliding_window") && j["sliding_window"].is_number_integer() && j.value("use_sliding_window", false))
     c.sliding_window = static_cast<int32_t>(geti("sliding_window", 0));
-  if (c.n_expert > 0 && (c.n_expert_used <= 0 || c.n_expert_used > c.n_expert)) return Error(path + ": bad num_experts_per_tok");
   if (c.n_expert == 0 && c.n_ff <= 0) return Error(path + ": intermediate_size is required");
   NURI_TRY(validate_config(c, path));
   return c;

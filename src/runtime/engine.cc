@@ -189,7 +189,6 @@ Result<std::unique_ptr<Engine>> Engine::create(std::shared_ptr<const model::Mode
   cp.n_seq = params.n_parallel;
   cp.n_batch = std::min(params.n_batch, 512);
   cp.n_threads = params.n_threads;
-  cp.own_kv = false;
   cp.reference = params.reference;
   NURI_ASSIGN_OR_RETURN(impl->ctx, model::Context::create(model, cp));
   runtime::KvCacheParams kp;

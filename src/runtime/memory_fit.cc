@@ -1,6 +1,8 @@
 // runtime/memory_fit.cc — memory estimate from metadata, largest fitting context, MemAvailable.
 #include "runtime/memory_fit.h"
 
+#include "kernels/backend.h"
+
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -72,14 +74,15 @@ MemoryNeeds estimate_memory(const ModelFacts& m, const FitParams& p) {
   } else {
     n.kv = static_cast<uint64_t>(p.n_seq) * p.n_ctx * row;
   }
-  // Context scratch (model/forward.cc Context::create), f32 unless noted.
+  // Context scratch (model/forward.cc Context::create) and the backend's (kernels/backend.h), f32
+  // unless noted.
   const uint64_t B = static_cast<uint64_t>(std::min(p.n_batch, 512));
   const uint64_t E = c.n_embd, Q = c.q_dim(), KV = c.kv_dim();
   const uint64_t ff = std::max(c.n_ff, c.n_ff_exp);
-  const uint64_t threads = p.n_threads > 0 ? p.n_threads : ThreadPool::default_threads();
   uint64_t floats = B * (2 * E + 2 * Q + 2 * KV + std::max(E, Q) + ff + std::max(ff, E) + std::max<uint64_t>(1, c.n_expert) +
                          std::max<int32_t>(2, c.n_rot));
-  floats += threads * p.n_ctx;  // attention scores
+  floats += p.n_ctx;  // attention scores (the reference backend's; the cpu backend needs none)
+  floats += B * (sizeof(kernels::AttnQuery) / sizeof(float) + 1);  // attention queries, token ids
   if (c.n_expert > 0) {
     const uint64_t K = std::max(1, c.n_expert_used);
     floats += B * K * E + B * E + 3 * B * K;

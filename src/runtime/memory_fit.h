@@ -6,7 +6,7 @@
 //   the cgroup limit, or a user cap) and find the largest context that fits.
 // Non-goals: GPU memory; the allocator's overhead; the tokenizer (a few MiB at most).
 // Invariants: weights equal the tensor bytes the loader maps (>= Model::weight_bytes()); kv
-//   equals KvCache::stats().bytes_total (paged) or Context::kv_bytes() (dense); compute is an
+//   equals KvCache::stats().bytes_total (paged) or Session::kv_bytes() (dense); compute is an
 //   upper bound of Context::scratch_bytes() after a step with every output row.
 #pragma once
 

@@ -6,6 +6,7 @@
 
 #include "model/context.h"
 #include "model/gen.h"
+#include "runtime/session.h"
 #include "test_util.h"
 
 namespace nuri::model {
@@ -56,8 +57,8 @@ TEST(Forward, BatchedPrefillEqualsTokenByToken) {
     ContextParams cp;
     cp.n_ctx = 64;
     cp.n_threads = 2;
-    auto batched = Context::create(*m, cp);
-    auto single = Context::create(*m, cp);
+    auto batched = runtime::Session::create(*m, cp);
+    auto single = runtime::Session::create(*m, cp);
     ASSERT_TRUE(batched.ok() && single.ok());
     std::vector<BatchToken> all;
     for (int i = 0; i < n; ++i) all.push_back({toks[i], i, 0, true});
@@ -83,9 +84,9 @@ TEST(Forward, FastPathAgreesWithReference) {
       auto toks = some_tokens(8, (*m)->config().n_vocab);
       ContextParams cp;
       cp.n_ctx = 32;
-      auto fast = Context::create(*m, cp);
+      auto fast = runtime::Session::create(*m, cp);
       cp.reference = true;
-      auto ref = Context::create(*m, cp);
+      auto ref = runtime::Session::create(*m, cp);
       std::vector<BatchToken> b;
       for (int i = 0; i < 8; ++i) b.push_back({toks[i], i, 0, i == 7});
       ASSERT_TRUE((*fast)->decode(b).is_ok());
@@ -108,14 +109,14 @@ TEST(Forward, MultipleSequencesInOneBatch) {
   ContextParams cp;
   cp.n_ctx = 32;
   cp.n_seq = 2;
-  auto ctx = Context::create(*m, cp);
+  auto ctx = runtime::Session::create(*m, cp);
   auto a = some_tokens(5, 1000), b = some_tokens(7, 2000);
   // Interleaved: both sequences in each batch.
   std::vector<BatchToken> batch;
   for (int i = 0; i < 5; ++i) batch.push_back({a[i], i, 0, i == 4});
   for (int i = 0; i < 7; ++i) batch.push_back({b[i], i, 1, i == 6});
   ASSERT_TRUE((*ctx)->decode(batch).is_ok());
-  auto solo = Context::create(*m, cp);
+  auto solo = runtime::Session::create(*m, cp);
   std::vector<BatchToken> sb;
   for (int i = 0; i < 7; ++i) sb.push_back({b[i], i, 0, i == 6});
   ASSERT_TRUE((*solo)->decode(sb).is_ok());
@@ -160,7 +161,7 @@ TEST(Forward, HuggingFaceDirectoryAndConvertMatchGguf) {
     for (auto& m : models) {
       ContextParams cp;
       cp.n_ctx = 16;
-      auto ctx = Context::create(m, cp);
+      auto ctx = runtime::Session::create(m, cp);
       std::vector<BatchToken> b;
       for (int i = 0; i < 6; ++i) b.push_back({toks[i], i, 0, i == 5});
       ASSERT_TRUE((*ctx)->decode(b).is_ok());

@@ -16,6 +16,7 @@
 #include "runtime/kv_cache.h"
 #include "runtime/memory_fit.h"
 #include "test_util.h"
+#include "runtime/session.h"
 
 namespace nuri::runtime {
 namespace {
@@ -71,13 +72,13 @@ TEST(MemoryFit, EstimatesMatchRealSizes) {
     const MemoryNeeds paged = estimate_memory(*facts, fp);
     EXPECT_EQ(paged.kv, static_cast<uint64_t>(ks.bytes_total) + static_cast<uint64_t>(ks.blocks_total) * 16 * sizeof(int32_t));
 
-    // Dense KV and scratch of a Context after a step that wants logits for every sequence.
+    // Dense KV (runtime::Session) and scratch of its Context after a step that wants logits for every sequence.
     model::ContextParams cp;
     cp.n_ctx = fp.n_ctx;
     cp.n_seq = fp.n_seq;
     cp.n_batch = fp.n_batch;
     cp.n_threads = fp.n_threads;
-    auto ctx = model::Context::create(*m, cp);
+    auto ctx = Session::create(*m, cp);
     ASSERT_TRUE(ctx.ok()) << ctx.error();
     std::vector<model::BatchToken> b;
     for (int32_t s = 0; s < fp.n_seq; ++s) b.push_back({1, 0, s, true});
@@ -85,7 +86,7 @@ TEST(MemoryFit, EstimatesMatchRealSizes) {
     fp.paged = false;
     const MemoryNeeds dense = estimate_memory(*facts, fp);
     EXPECT_EQ(dense.kv, (*ctx)->kv_bytes());
-    const uint64_t real = (*ctx)->scratch_bytes();
+    const uint64_t real = (*ctx)->context().scratch_bytes();
     EXPECT_GE(dense.compute, real);
     EXPECT_LE(dense.compute, real * 3 / 2 + (64 << 10)) << "estimate " << dense.compute << " real " << real;
     EXPECT_EQ(dense.weights, facts->weight_bytes);

@@ -11,6 +11,7 @@
 #include "model/context.h"
 #include "nuri/engine.h"
 #include "runtime/kv_cache.h"
+#include "runtime/session.h"
 #include "runtime/loaded_model.h"
 #include "test_util.h"
 
@@ -44,15 +45,25 @@ int32_t argmax(const float* l, int32_t n) {
   return b;
 }
 
-std::unique_ptr<model::Context> context(bool own_kv, bool reference = false, int32_t n_seq = 1, int32_t n_ctx = 256) {
+model::ContextParams context_params(bool reference, int32_t n_seq, int32_t n_ctx) {
   model::ContextParams cp;
   cp.n_ctx = n_ctx;
   cp.n_seq = n_seq;
   cp.n_batch = 7;  // prompts span several chunks
   cp.n_threads = 1;
   cp.reference = reference;
-  cp.own_kv = own_kv;
-  auto c = model::Context::create(loaded().model, cp);
+  return cp;
+}
+
+std::unique_ptr<model::Context> context(bool reference = false, int32_t n_seq = 1, int32_t n_ctx = 256) {
+  auto c = model::Context::create(loaded().model, context_params(reference, n_seq, n_ctx));
+  EXPECT_TRUE(c.ok()) << c.error();
+  return std::move(c).value();
+}
+
+// A context with a dense KV cache of its own (runtime/session.h).
+std::unique_ptr<Session> session(bool reference, int32_t n_seq, int32_t n_ctx) {
+  auto c = Session::create(loaded().model, context_params(reference, n_seq, n_ctx));
   EXPECT_TRUE(c.ok()) << c.error();
   return std::move(c).value();
 }
@@ -72,7 +83,7 @@ std::unique_ptr<KvCache> cache(int32_t n_seq, int32_t block_size) {
 
 // Greedy on seq 0 of a dense context: the logits of every step.
 std::vector<std::vector<float>> dense_greedy(const std::vector<int32_t>& prompt, int n, bool reference) {
-  auto ctx = context(true, reference, 1, static_cast<int32_t>(prompt.size()) + n + 1);
+  auto ctx = session(reference, 1, static_cast<int32_t>(prompt.size()) + n + 1);
   const int32_t V = ctx->config().n_vocab;
   std::vector<model::BatchToken> b;
   for (size_t i = 0; i < prompt.size(); ++i) b.push_back({prompt[i], static_cast<int32_t>(i), 0, i + 1 == prompt.size()});
@@ -93,7 +104,7 @@ TEST(PagedKv, DecodeThroughBlockTablesEqualsDense) {
     for (const int32_t bs : {1, 5, 16}) {
       SCOPED_TRACE(testing::Message() << "reference " << reference << ", block size " << bs);
       const auto want = dense_greedy(prompt, 20, reference);
-      auto ctx = context(false, reference);
+      auto ctx = context(reference);
       auto kv = cache(1, bs);
       const int32_t V = ctx->config().n_vocab;
       std::vector<model::BatchToken> b;
@@ -112,10 +123,9 @@ TEST(PagedKv, DecodeThroughBlockTablesEqualsDense) {
     }
   }
   // A position the table does not map is refused, not read.
-  auto ctx = context(false);
+  auto ctx = context();
   auto kv = cache(1, 16);
   EXPECT_FALSE(ctx->decode({{1, 0, 0, true}}, kv->view()).is_ok());
-  EXPECT_FALSE(ctx->decode({{1, 0, 0, true}}).is_ok());  // no KV of its own
 }
 
 // Seq 1 forks seq 0 after the prompt and writes its own tokens into the shared last block (and
@@ -127,7 +137,7 @@ TEST(PagedKv, WriteToASharedBlockLeavesTheOtherSequenceUnchanged) {
   std::vector<int32_t> want;
   for (const auto& l : dense_greedy(prompt, n, false)) want.push_back(argmax(l.data(), static_cast<int32_t>(l.size())));
 
-  auto ctx = context(false, false, 2);
+  auto ctx = context(false, 2);
   auto kv = cache(2, 16);
   const int32_t V = ctx->config().n_vocab;
   std::vector<model::BatchToken> b;

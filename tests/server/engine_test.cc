@@ -16,6 +16,7 @@
 #include "runtime/choice_text.h"
 #include "runtime/loaded_model.h"
 #include "test_util.h"
+#include "runtime/session.h"
 #include "tokenizer/tokenizer.h"
 
 namespace nuri::engine {
@@ -97,12 +98,12 @@ Outcome run(Engine& e, Request r) {
   return collect(s.handle, n);
 }
 
-// Plain single-sequence greedy loop on its own Context (the way `nuri run` drives the model).
+// Plain single-sequence greedy loop on a dense-KV session (runtime/session.h).
 std::vector<int32_t> reference_greedy(const std::vector<int32_t>& prompt, int32_t n) {
   model::ContextParams cp;
   cp.n_ctx = 512;
   cp.n_threads = 1;
-  auto ctx = std::move(model::Context::create(loaded().model, cp)).value();
+  auto ctx = std::move(runtime::Session::create(loaded().model, cp)).value();
   std::vector<model::BatchToken> b;
   for (size_t i = 0; i < prompt.size(); ++i) b.push_back({prompt[i], static_cast<int32_t>(i), 0, i + 1 == prompt.size()});
   EXPECT_TRUE(ctx->decode(b).is_ok());

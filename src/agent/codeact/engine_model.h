@@ -18,7 +18,11 @@
 namespace nuri::agent {
 
 struct EngineModelOptions {
-  sampling::SamplerParams sampling{.temperature = ::nuri::sampling::kCliDefaultTemperature};  // greedy unless set
+  sampling::SamplerParams sampling = [] {  // greedy unless set
+    ::nuri::sampling::SamplerParams p;
+    p.temperature = ::nuri::sampling::kCliDefaultTemperature;
+    return p;
+  }();
   int32_t n_ctx = 0;                 // 0: the model's training context (at most 4096)
   int n_threads = 0;
 };

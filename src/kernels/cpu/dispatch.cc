@@ -41,18 +41,28 @@ void attention(const float* q, const KvBlocks& kv, int64_t first, int64_t n_kv, 
 
 namespace {
 
-Target detect() {
+// The one CPU-feature check: the best target this build has code for and this CPU runs.
+Target best_supported() {
 #if NURI_CPU_HAVE_X86
-  __builtin_cpu_init();
-  const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni") &&
-                      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("f16c") &&
-                      __builtin_cpu_supports("fma");
-  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
-  Target best = avx512 ? Target::kAvx512 : avx2 ? Target::kAvx2 : Target::kScalar;
+  static const Target best = [] {
+    __builtin_cpu_init();
+    const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni") &&
+                        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("f16c") &&
+                        __builtin_cpu_supports("fma");
+    const bool avx2 =
+        __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    return avx512 ? Target::kAvx512 : avx2 ? Target::kAvx2 : Target::kScalar;
+  }();
+  return best;
 #else
-  Target best = Target::kScalar;
+  return Target::kScalar;
 #endif
+}
+
+// The default target: the best supported, or a lower one named by NURI_CPU_TARGET.
+Target detect() {
+  Target best = best_supported();
   if (const char* env = std::getenv("NURI_CPU_TARGET")) {
     for (Target t : {Target::kScalar, Target::kAvx2, Target::kAvx512})
       if (std::strcmp(env, target_name(t)) == 0 && static_cast<int>(t) <= static_cast<int>(best)) best = t;
@@ -72,23 +82,7 @@ const char* target_name(Target t) {
   }
 }
 
-bool target_available(Target t) {
-#if NURI_CPU_HAVE_X86
-  static const Target best = [] {
-    __builtin_cpu_init();
-    const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni") &&
-                        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("f16c") &&
-                        __builtin_cpu_supports("fma");
-    const bool avx2 =
-        __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
-    return avx512 ? Target::kAvx512 : avx2 ? Target::kAvx2 : Target::kScalar;
-  }();
-  return static_cast<int>(t) <= static_cast<int>(best);
-#else
-  return t == Target::kScalar;
-#endif
-}
+bool target_available(Target t) { return static_cast<int>(t) <= static_cast<int>(best_supported()); }
 
 Target active_target() { return g_target; }
 void set_active_target(Target t) {

@@ -17,6 +17,7 @@ class RefBackend final : public Backend {
 
   const char* name() const override { return "reference"; }
   int n_threads() const override { return 1; }
+  size_t scratch_bytes() const override { return scores_.capacity() * sizeof(float); }
 
   void matmul(const float* x, int64_t T, const MatJob* jobs, int n_jobs, bool fuse_swiglu) override {
     for (int j = 0; j < n_jobs; ++j) matmul_f32_ref(*jobs[j].w, x, T, jobs[j].y);
