@@ -96,7 +96,8 @@ Result<ModelChatInfo> parse_tokenizer_config(const nlohmann::ordered_json& confi
   } else if (ct.is_array()) {
     std::string want = name.empty() ? "default" : name;
     for (const auto& e : ct) {
-      if (e.is_object() && e.value("name", "") == want && e.contains("template") && e["template"].is_string())
+      if (e.is_object() && e.contains("name") && e["name"].is_string() && e["name"].get<std::string>() == want &&
+          e.contains("template") && e["template"].is_string())
         info.template_source = e["template"].get<std::string>();
     }
     if (info.template_source.empty() && !name.empty())

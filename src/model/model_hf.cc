@@ -14,6 +14,8 @@ namespace nuri::model {
 
 Result<ModelConfig> config_from_hf(const nlohmann::json& j, const std::string& path) {
   ModelConfig c;
+  if (!j.is_object()) return Error(path + ": expected a JSON object");
+  // Typed reads: a key of the wrong type is treated as absent (never an exception).
   auto geti = [&](const char* k, int64_t def) -> int64_t {
     // Saturated to int32 so that a hostile value cannot wrap around; validate_config bounds it.
     if (j.contains(k) && j[k].is_number_integer())
@@ -26,7 +28,15 @@ Result<ModelConfig> config_from_hf(const nlohmann::json& j, const std::string& p
     if (j.contains(k) && j[k].is_number()) return j[k].get<double>();
     return def;
   };
-  std::string mt = j.value("model_type", "");
+  auto getb = [&](const char* k, bool def) -> bool {
+    if (j.contains(k) && j[k].is_boolean()) return j[k].get<bool>();
+    return def;
+  };
+  auto gets = [&](const char* k) -> std::string {
+    if (j.contains(k) && j[k].is_string()) return j[k].get<std::string>();
+    return "";
+  };
+  std::string mt = gets("model_type");
   auto arch = arch_from_hf(mt);
   if (!arch) return Error(path + ": unsupported model_type '" + mt + "' (supported: " + supported_hf_model_types() + ")");
   c.arch = *arch;
@@ -45,16 +55,16 @@ Result<ModelConfig> config_from_hf(const nlohmann::json& j, const std::string& p
   c.n_expert = static_cast<int32_t>(geti("num_experts", geti("num_local_experts", 0)));
   c.n_expert_used = static_cast<int32_t>(geti("num_experts_per_tok", 0));
   c.n_ff_exp = static_cast<int32_t>(geti("moe_intermediate_size", c.n_ff));
-  c.moe_norm_topk = j.value("norm_topk_prob", true);
+  c.moe_norm_topk = getb("norm_topk_prob", true);
   c.n_ctx_train = static_cast<int32_t>(geti("max_position_embeddings", 4096));
   c.n_rot = c.head_dim;
   c.rope_theta = static_cast<float>(getf("rope_theta", 10000.0));
   c.norm_eps = static_cast<float>(getf("rms_norm_eps", 1e-6));
-  c.tied_embeddings = j.value("tie_word_embeddings", false);
+  c.tied_embeddings = getb("tie_word_embeddings", false);
   c.rope_style = kernels::RopeStyle::kNeox;
-  c.qkv_bias = arch_info(c.arch).qkv_bias || j.value("attention_bias", false);
+  c.qkv_bias = arch_info(c.arch).qkv_bias || getb("attention_bias", false);
   c.qk_norm = arch_info(c.arch).qk_norm;
-  if (j.contains("sliding_window") && j["sliding_window"].is_number_integer() && j.value("use_sliding_window", false))
+  if (getb("use_sliding_window", false) && geti("sliding_window", 0) > 0)
     c.sliding_window = static_cast<int32_t>(geti("sliding_window", 0));
   if (c.n_expert == 0 && c.n_ff <= 0) return Error(path + ": intermediate_size is required");
   NURI_TRY(validate_config(c, path));

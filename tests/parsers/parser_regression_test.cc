@@ -1,0 +1,45 @@
+// Regression tests for inputs the libFuzzer targets in fuzz/ found crashing a parser. Each case
+// is the (minimised) crashing input; the parser must now return an error or a value, not abort.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "chat/chat_template.h"
+#include "model/model.h"
+
+namespace nuri {
+namespace {
+
+// fuzz_config_json: a config.json key of the wrong type threw nlohmann::type_error out of
+// config_from_hf (model_type 128 -> "type must be string, but is number").
+TEST(ParserRegression, ConfigJsonWrongTypesAreErrorsNotExceptions) {
+  const char* crash = R"({"model_type": 128, "vocab_size": 512, "rms_norm_eps": 1e-05, "rope_theta": 10000.0,
+                          "max_position_embeddings": 512, "tie_word_embeddings": false})";
+  auto r = model::config_from_hf(nlohmann::json::parse(crash), "config.json");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find("model_type"), std::string::npos) << r.error();
+  const nlohmann::json base = {{"model_type", "llama"}, {"hidden_size", 64}, {"num_hidden_layers", 2},
+                               {"num_attention_heads", 4}, {"intermediate_size", 128}, {"vocab_size", 512}};
+  ASSERT_TRUE(model::config_from_hf(base, "config.json").ok());
+  for (const char* k : {"tie_word_embeddings", "norm_topk_prob", "attention_bias", "use_sliding_window"}) {
+    nlohmann::json j = base;
+    j[k] = "yes";  // not a boolean: ignored
+    EXPECT_TRUE(model::config_from_hf(j, "config.json").ok()) << k;
+  }
+  nlohmann::json big = base;
+  big["hidden_size"] = int64_t{1} << 40;
+  EXPECT_FALSE(model::config_from_hf(big, "config.json").ok());
+  EXPECT_FALSE(model::config_from_hf(nlohmann::json::array({1, 2}), "config.json").ok());
+}
+
+// tokenizer_config.json: a chat_template list entry whose name is not a string.
+TEST(ParserRegression, TokenizerConfigTemplateNameOfWrongType) {
+  auto cfg = nlohmann::ordered_json::parse(R"({"chat_template": [{"name": 5, "template": "x"},
+                                                                   {"name": "default", "template": "T"}]})");
+  auto info = chat::parse_tokenizer_config(cfg);
+  ASSERT_TRUE(info.ok()) << info.error();
+  EXPECT_EQ(info->template_source, "T");
+}
+
+}  // namespace
+}  // namespace nuri
