@@ -156,7 +156,10 @@ void set_hparams(io::GgufWriter& w, const GenPlan& g, const GenSpec& spec) {
   w.set(p + "context_length", io::GgufValue::u32(sh->n_ctx));
   w.set(p + "embedding_length", io::GgufValue::u32(sh->n_embd));
   w.set(p + "block_count", io::GgufValue::u32(g.n_layer));
-  w.set(p + "feed_forward_length", io::GgufValue::u32(sh->n_ff));
+  // Mixtral-style MoE in the llama arch: llama.cpp sizes the experts by feed_forward_length
+  // (there is no dense FFN), so that key holds the expert width.
+  const bool llama_moe = g.moe && g.arch == "llama";
+  w.set(p + "feed_forward_length", io::GgufValue::u32(llama_moe ? sh->n_ff_exp : sh->n_ff));
   w.set(p + "attention.head_count", io::GgufValue::u32(sh->n_head));
   w.set(p + "attention.head_count_kv", io::GgufValue::u32(sh->n_head_kv));
   w.set(p + "attention.key_length", io::GgufValue::u32(sh->head_dim));
