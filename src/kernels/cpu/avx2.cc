@@ -19,6 +19,9 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC target("avx2,fma,f16c,bmi,bmi2")
+#ifdef __clang__  // clang ignores GCC target pragmas (the fuzz build compiles with clang)
+#pragma clang attribute push(__attribute__((target("avx2,fma,f16c,bmi,bmi2"))), apply_to = function)
+#endif
 #pragma GCC optimize("fp-contract=off")  // ref's float order, no fused multiply-adds unless written
 
 namespace nuri::kernels::cpu::avx2 {
@@ -368,5 +371,8 @@ void attention(const float* q, const KvBlocks& kv, int64_t first, int64_t n_kv, 
 
 }  // namespace nuri::kernels::cpu::avx2
 
+#ifdef __clang__
+#pragma clang attribute pop
+#endif
 #pragma GCC pop_options
 #endif

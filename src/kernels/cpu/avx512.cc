@@ -21,6 +21,9 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c,bmi,bmi2")
+#ifdef __clang__  // clang ignores GCC target pragmas (the fuzz build compiles with clang)
+#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c,bmi,bmi2"))), apply_to = function)
+#endif
 #pragma GCC optimize("fp-contract=off")  // ref's float order, no fused multiply-adds unless written
 
 namespace nuri::kernels::cpu::avx512 {
@@ -672,6 +675,32 @@ void gemm(const WeightView& w, const uint8_t* act, int64_t T, int64_t r0, int64_
   }
 }
 
+namespace {
+
+// K . Q in the order of llama.cpp's ggml_vec_dot_f16 on AVX-512 (its flash attention's KQ dot):
+// four 16-lane accumulators over 64-value steps, reduced (0+2, 1+3, then 0+1) and summed
+// across lanes; the remaining head_dim % 64 products are added in double, one by one.
+// qv: the query (f16-rounded) in 16-lane vectors; qf: the same as floats.
+inline float kq_dot(const uint16_t* k, const __m512* qv, const float* qf, int head_dim) {
+  const int np = head_dim & ~63;
+  double sum = 0.0;
+  if (np > 0) {
+    __m512 a[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    for (int i = 0; i < np; i += 64)
+      for (int j = 0; j < 4; ++j)
+        a[j] = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(k + i + 16 * j))),
+                               qv[i / 16 + j], a[j]);
+    a[0] = _mm512_add_ps(a[0], a[2]);
+    a[1] = _mm512_add_ps(a[1], a[3]);
+    a[0] = _mm512_add_ps(a[0], a[1]);
+    sum = static_cast<double>(_mm512_reduce_add_ps(a[0]));
+  }
+  for (int i = np; i < head_dim; ++i) sum += static_cast<double>(fp16_to_fp32(k[i]) * qf[i]);
+  return static_cast<float>(sum);
+}
+
+}  // namespace
+
 void attention(const float* q, const KvBlocks& kv, int64_t first, int64_t n_kv, int n_head, int n_head_kv,
                int head_dim, float scale, float* out, int h0, int h1) {
   if (head_dim > 256) return scalar::attention(q, kv, first, n_kv, n_head, n_head_kv, head_dim, scale, out, h0, h1);
@@ -681,13 +710,16 @@ void attention(const float* q, const KvBlocks& kv, int64_t first, int64_t n_kv, 
   const int rem = head_dim - 16 * (nv - 1);
   const __mmask16 tail = static_cast<__mmask16>(rem == 16 ? 0xFFFF : (1u << rem) - 1);
   constexpr int kRound = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+  const int fma_end = head_dim & ~63;
   for (int h = h0; h < h1; ++h) {
     const float* qh = q + static_cast<int64_t>(h) * head_dim;
     const int hk = h / group;
     __m512 qv[16], acc[16];
+    alignas(64) float qf[kMaxHeadDim];  // the query rounded to f16, as floats
     for (int i = 0; i < nv; ++i) {
       const __mmask16 m = i == nv - 1 ? tail : 0xFFFF;
       qv[i] = _mm512_cvtph_ps(_mm512_cvtps_ph(_mm512_maskz_loadu_ps(m, qh + 16 * i), kRound));
+      _mm512_mask_storeu_ps(qf + 16 * i, m, qv[i]);
       acc[i] = _mm512_setzero_ps();
     }
     float M = -INFINITY, S = 0.f;
@@ -698,12 +730,7 @@ void attention(const float* q, const KvBlocks& kv, int64_t first, int64_t n_kv, 
       const int64_t base = static_cast<int64_t>(kv.blocks[b]) * kv.block_stride + static_cast<int64_t>(hk) * head_dim;
       for (int64_t r = r0; r < r1; ++r) {
         const uint16_t* kj = kv.k + base + r * kv_stride;
-        __m512 sv = _mm512_setzero_ps();
-        for (int i = 0; i < nv; ++i) {
-          const __mmask16 m = i == nv - 1 ? tail : 0xFFFF;
-          sv = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, kj + 16 * i)), qv[i], sv);
-        }
-        float s = _mm512_reduce_add_ps(sv);
+        float s = kq_dot(kj, qv, qf, head_dim);
         s *= scale;
         float ms = 1.f, vs = 1.f;
         if (s > M) {
@@ -717,10 +744,13 @@ void attention(const float* q, const KvBlocks& kv, int64_t first, int64_t n_kv, 
         }
         const uint16_t* vj = kv.v + base + r * kv_stride;
         const __m512 vvs = _mm512_set1_ps(vs);
+        // llama.cpp's ggml_vec_mad_f16: a fused multiply-add over the first head_dim & ~63
+        // values, multiply then add over the rest.
         for (int i = 0; i < nv; ++i) {
           const __mmask16 m = i == nv - 1 ? tail : 0xFFFF;
-          const __m512 vv = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, vj + 16 * i)), vvs);
-          acc[i] = _mm512_cvtph_ps(_mm512_cvtps_ph(_mm512_add_ps(acc[i], vv), kRound));
+          const __m512 vf = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, vj + 16 * i));
+          const __m512 sum = 16 * i < fma_end ? _mm512_fmadd_ps(vf, vvs, acc[i]) : _mm512_add_ps(acc[i], _mm512_mul_ps(vf, vvs));
+          acc[i] = _mm512_cvtph_ps(_mm512_cvtps_ph(sum, kRound));
         }
         S = S * ms + vs;
       }
@@ -738,5 +768,8 @@ void attention(const float* q, const KvBlocks& kv, int64_t first, int64_t n_kv, 
 
 }  // namespace nuri::kernels::cpu::avx512
 
+#ifdef __clang__
+#pragma clang attribute pop
+#endif
 #pragma GCC pop_options
 #endif

@@ -9,6 +9,10 @@
 #include "kernels/ops.h"
 #include "kernels/ref/quant.h"
 
+#if NURI_CPU_HAVE_X86 && defined(__clang__)
+#include <cpuid.h>
+#endif
+
 namespace nuri::kernels::cpu {
 
 namespace scalar {
@@ -41,6 +45,18 @@ void attention(const float* q, const KvBlocks& kv, int64_t first, int64_t n_kv, 
 
 namespace {
 
+#if NURI_CPU_HAVE_X86
+bool has_f16c() {
+#if defined(__clang__)
+  // clang's __builtin_cpu_supports has no "f16c" (clang 14): CPUID leaf 1, ECX bit 29.
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  return __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29));
+#else
+  return __builtin_cpu_supports("f16c");
+#endif
+}
+#endif
+
 // The one CPU-feature check: the best target this build has code for and this CPU runs.
 Target best_supported() {
 #if NURI_CPU_HAVE_X86
@@ -48,10 +64,10 @@ Target best_supported() {
     __builtin_cpu_init();
     const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni") &&
-                        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("f16c") &&
+                        __builtin_cpu_supports("avx512dq") && has_f16c() &&
                         __builtin_cpu_supports("fma");
     const bool avx2 =
-        __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+        __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && has_f16c();
     return avx512 ? Target::kAvx512 : avx2 ? Target::kAvx2 : Target::kScalar;
   }();
   return best;
