@@ -1,6 +1,7 @@
 // chat/jinja/jinja.cc — public entry points of the Jinja engine; converts internal errors to Status.
 #include "chat/jinja/jinja.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "chat/jinja/interpreter.h"
@@ -32,7 +33,10 @@ Result<std::string> Template::render(const nlohmann::ordered_json& context, cons
     localtime_r(&t, &now);
   }
   try {
-    Interp interp(*program_, now, Limits{});
+    Limits limits;
+    if (opt.max_steps > 0) limits.max_steps = std::min(limits.max_steps, opt.max_steps);
+    if (opt.max_output > 0) limits.max_output = std::min(limits.max_output, opt.max_output);
+    Interp interp(*program_, now, limits);
     return interp.render(from_json(context));
   } catch (const JinjaError& e) {
     return Error("template: " + e.what());

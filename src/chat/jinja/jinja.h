@@ -26,6 +26,10 @@ struct Program;
 struct RenderOptions {
   // Clock used by strftime_now(); nullopt means the current local time.
   std::optional<std::tm> now;
+  // Caps below the built-in limits (0: the built-in one): statements + loop iterations, output
+  // bytes. The fuzzer uses them so that no input can take long.
+  int64_t max_steps = 0;
+  size_t max_output = 0;
 };
 
 class Template {
