@@ -96,14 +96,18 @@ Status Safetensors::add_file(const std::string& path) {
     for (const auto& d : e["shape"]) {
       if (!d.is_number_unsigned()) return Error(path + ": tensor '" + name + "' has a bad shape");
       ti.shape.push_back(d.get<uint64_t>());
-      n *= ti.shape.back();
+      if (__builtin_mul_overflow(n, ti.shape.back(), &n))
+        return Error(path + ": tensor '" + name + "' has more elements than 64 bits can count");
     }
+    uint64_t want_bytes = 0;
+    if (__builtin_mul_overflow(n, uint64_t{dtype_info(ti.dtype).type_size}, &want_bytes))
+      return Error(path + ": tensor '" + name + "' is larger than 64 bits can address");
     const auto& off = e["data_offsets"];
     if (!off[0].is_number_unsigned() || !off[1].is_number_unsigned())
       return Error(path + ": tensor '" + name + "' has bad data_offsets");
     uint64_t b = off[0].get<uint64_t>(), en = off[1].get<uint64_t>();
     if (b > en || en > data_size) return Error(path + ": tensor '" + name + "' data runs past the end of the file");
-    if (en - b != n * dtype_info(ti.dtype).type_size)
+    if (en - b != want_bytes)
       return Error(path + ": tensor '" + name + "' has " + std::to_string(en - b) + " bytes for " + std::to_string(n) +
                    " elements");
     ti.data = base + b;

@@ -1,10 +1,17 @@
 // Regression tests for inputs the libFuzzer targets in fuzz/ found crashing a parser. Each case
 // is the (minimised) crashing input; the parser must now return an error or a value, not abort.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
 #include "chat/chat_template.h"
+#include "io/safetensors.h"
 #include "model/model.h"
 
 namespace nuri {
@@ -39,6 +46,22 @@ TEST(ParserRegression, TokenizerConfigTemplateNameOfWrongType) {
   auto info = chat::parse_tokenizer_config(cfg);
   ASSERT_TRUE(info.ok()) << info.error();
   EXPECT_EQ(info->template_source, "T");
+}
+
+// fuzz_safetensors: a shape whose element count wraps around 64 bits ([2^62, 4] F32 = 0 bytes
+// after the wrap) was accepted with n_bytes 0, so a reader trusting the shape ran off the data.
+TEST(ParserRegression, SafetensorsElementCountOverflowIsRejected) {
+  const std::string header = R"({"w":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,0]}})";
+  std::string file(8, '\0');
+  const uint64_t n = header.size();
+  std::memcpy(file.data(), &n, 8);
+  file += header;
+  const auto path = std::filesystem::temp_directory_path() / ("nuri_st_overflow_" + std::to_string(::getpid()) + ".safetensors");
+  std::ofstream(path, std::ios::binary) << file;
+  auto st = io::Safetensors::open(path.string());
+  std::filesystem::remove(path);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().find("64 bits"), std::string::npos) << st.error();
 }
 
 }  // namespace
