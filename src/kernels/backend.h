@@ -59,19 +59,21 @@ class Backend {
   virtual void matmul(const float* x, int64_t T, const MatJob* jobs, int n_jobs, bool fuse_swiglu = false) = 0;
   // T queries; GQA: head h reads kv head h / (n_head / n_head_kv).
   virtual void attention(const AttnQuery* queries, int64_t T, int n_head, int n_head_kv, int head_dim, float scale) = 0;
+  // The ops below have one scalar implementation (backend.cc) that both backends share; a
+  // backend overrides the ones it speeds up.
   // y[n] = x[n] / sqrt(mean(x²) + eps) * w[n] for each of T rows of stride n (w may be null).
-  virtual void rmsnorm(const float* x, const float* w, float* y, int64_t T, int64_t n, float eps) = 0;
+  virtual void rmsnorm(const float* x, const float* w, float* y, int64_t T, int64_t n, float eps);
   // cos/sin table of position pos for rope() (cs holds n_rot floats).
   virtual void rope_table(int n_rot, int32_t pos, float freq_base, float* cs) = 0;
   // Rotates the first n_rot dims of each head of x[n_head, head_dim] at position pos (cs from
   // rope_table of the same position and freq_base).
   virtual void rope(float* x, int n_head, int head_dim, int n_rot, int32_t pos, float freq_base, const float* cs,
                     RopeStyle style) = 0;
-  virtual void softmax(float* x, int64_t n) = 0;
+  virtual void softmax(float* x, int64_t n);
   // out[t, :] = row ids[t] of w, dequantised exactly (token embeddings).
-  virtual void get_rows(const WeightView& w, const int32_t* ids, int64_t T, float* out) = 0;
+  virtual void get_rows(const WeightView& w, const int32_t* ids, int64_t T, float* out);
   // dst[n] = x[n] rounded to the KV cache's element type (f16).
-  virtual void kv_store(const float* x, uint16_t* dst, int64_t n) = 0;
+  virtual void kv_store(const float* x, uint16_t* dst, int64_t n);
 };
 
 enum class BackendKind { kCpu, kReference };

@@ -340,7 +340,9 @@ TEST(ToolCallRoundTrip, EveryTemplate) {
         ++grammar_run;
         grammar_ok += g.empty();
         if (!g.empty() && grammar_err.empty()) grammar_err = std::string(c.name) + ": " + g;
-        if (exact) EXPECT_EQ(g, "") << f << " / " << c.name;
+        if (exact) {
+          EXPECT_EQ(g, "") << f << " / " << c.name;
+        }
       }
       if (row.expect == Expect::kPass) {
         ++cases_run;

@@ -158,7 +158,9 @@ TEST(CpuAttention, MatchesOpsAttentionEveryTarget) {
           ASSERT_NEAR(out[i], out_ref[i], 4e-3 * (1 + std::fabs(out_ref[i])))
               << cpu::target_name(tg) << " hd=" << hd << " n_kv=" << n_kv << " i=" << i;
         }
-        if (tg == cpu::Target::kScalar) EXPECT_EQ(out, out_ref);  // same loop: identical
+        if (tg == cpu::Target::kScalar) {
+          EXPECT_EQ(out, out_ref);  // same loop: identical
+        }
       }
     }
   }

@@ -270,7 +270,9 @@ TEST(Engine, ChoiceTextHoldsPossibleStops) {
     out += ct.push(ids[i], &stopped);
     ASSERT_FALSE(stopped);
     // Until " L" follows, "girl named" could still become the stop string: it is held back.
-    if (out.find("named L") == std::string::npos) EXPECT_EQ(out.find("girl"), std::string::npos) << out;
+    if (out.find("named L") == std::string::npos) {
+      EXPECT_EQ(out.find("girl"), std::string::npos) << out;
+    }
   }
   out += ct.finish();  // nothing matched: everything is released
   EXPECT_EQ(out, want);

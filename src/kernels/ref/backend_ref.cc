@@ -5,8 +5,6 @@
 #include <algorithm>
 
 #include "kernels/backend.h"
-#include "kernels/fp16.h"
-#include "kernels/ref/quant.h"
 
 namespace nuri::kernels {
 namespace {
@@ -35,20 +33,10 @@ class RefBackend final : public Backend {
     }
   }
 
-  void rmsnorm(const float* x, const float* w, float* y, int64_t T, int64_t n, float eps) override {
-    for (int64_t t = 0; t < T; ++t) kernels::rmsnorm(x + t * n, w, y + t * n, n, eps);
-  }
   void rope_table(int, int32_t, float, float*) override {}  // angles are computed in rope()
   void rope(float* x, int n_head, int head_dim, int n_rot, int32_t pos, float freq_base, const float*,
             RopeStyle style) override {
     kernels::rope(x, n_head, head_dim, n_rot, pos, freq_base, style);
-  }
-  void softmax(float* x, int64_t n) override { kernels::softmax(x, n); }
-  void get_rows(const WeightView& w, const int32_t* ids, int64_t T, float* out) override {
-    for (int64_t t = 0; t < T; ++t) ref::dequantize_row(w.dtype, w.row(ids[t]), out + t * w.n_in, w.n_in);
-  }
-  void kv_store(const float* x, uint16_t* dst, int64_t n) override {
-    for (int64_t i = 0; i < n; ++i) dst[i] = fp32_to_fp16(x[i]);
   }
 
  private:
