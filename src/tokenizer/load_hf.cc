@@ -317,6 +317,9 @@ Result<Tokenizer> load(const std::string& path) {
     std::string unk = str_or(model, "unk_token", "");
     if (!unk.empty()) d->unk_id = d->lookup(unk);
   }
+  if (d->unk_id >= static_cast<int32_t>(d->attrs.size()))
+    return Error("model.unk_id " + std::to_string(d->unk_id) + " is outside the vocabulary (" +
+                 std::to_string(d->attrs.size()) + " tokens)");
   if (d->unk_id >= 0 && d->attrs[d->unk_id] == TokenAttr::kNormal) d->attrs[d->unk_id] = TokenAttr::kUnknown;
 
   // BOS/EOS: the post-processor template, then tokenizer_config.json (special_rules.h).

@@ -11,8 +11,10 @@
 #include <fstream>
 
 #include "chat/chat_template.h"
+#include "chat/jinja/jinja.h"
 #include "io/safetensors.h"
 #include "model/model.h"
+#include "tokenizer/tokenizer.h"
 
 namespace nuri {
 namespace {
@@ -62,6 +64,28 @@ TEST(ParserRegression, SafetensorsElementCountOverflowIsRejected) {
   std::filesystem::remove(path);
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.error().find("64 bits"), std::string::npos) << st.error();
+}
+
+// fuzz_jinja: a slice inside a tuple subscript (b[:1, 2]) dereferenced a null node (SEGV).
+TEST(ParserRegression, JinjaSliceInTupleSubscriptIsAnError) {
+  auto t = chat::jinja::Template::parse("{{ b[:1, 2] }}");
+  ASSERT_TRUE(t.ok()) << t.error();
+  auto r = t->render(nlohmann::ordered_json{{"b", {1, 2, 3}}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find("slice"), std::string::npos) << r.error();
+}
+
+// fuzz_tokenizer_json: a Unigram model.unk_id past the vocabulary indexed past the token table.
+TEST(ParserRegression, TokenizerJsonUnkIdOutsideVocabIsAnError) {
+  const std::string json = R"({"model": {"type": "Unigram", "unk_id": 5,
+                                         "vocab": [["<unk>", 0.0], ["\u2581a", -1.0], ["b", -2.0], ["\u2581", -3.0]]}})";
+  const auto dir = std::filesystem::temp_directory_path() / ("nuri_tok_unk_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "tokenizer.json") << json;
+  auto tok = tokenizer::Tokenizer::from_hf_json((dir / "tokenizer.json").string());
+  std::filesystem::remove_all(dir);
+  ASSERT_FALSE(tok.ok());
+  EXPECT_NE(tok.error().find("unk_id"), std::string::npos) << tok.error();
 }
 
 }  // namespace

@@ -316,6 +316,8 @@ Value Interp::eval(const Node& n) {
     case NodeKind::kGetattr: return getattr(eval(*n.a), n.name);
     case NodeKind::kGetitem: return getitem(eval(*n.a), eval(*n.b));
     case NodeKind::kSlice: {
+      // A slice nested in a tuple subscript (x[:1, 2]) has no object of its own.
+      if (!n.a) raise("TypeError", "slices are only supported directly inside [ ]");
       Value obj = eval(*n.a);
       auto opt = [&](const NodePtr& e) -> std::optional<int64_t> {
         if (!e) return std::nullopt;
