@@ -75,6 +75,21 @@ TEST(ParserRegression, JinjaSliceInTupleSubscriptIsAnError) {
   EXPECT_NE(r.error().find("slice"), std::string::npos) << r.error();
 }
 
+// fuzz_jinja: signed 64-bit overflow in integer arithmetic (UBSan) and a '%8888888888d' width
+// that asked for gigabytes of padding (a timeout).
+TEST(ParserRegression, JinjaIntegerOverflowAndHugeWidthAreErrors) {
+  for (const char* src : {"{{ 9223372036854775807 + 1 }}", "{{ -9223372036854775807 - 5 }}", "{{ 4294967296 * 4294967296 }}",
+                          "{{ 10 ** 40 }}", "{{ '%8888888888d' % 1 }}", "{{ '{:99999999999}'.format(1) }}"}) {
+    auto t = chat::jinja::Template::parse(src);
+    if (!t.ok()) continue;  // a parse error is fine too
+    auto r = t->render(nlohmann::ordered_json::object());
+    EXPECT_FALSE(r.ok()) << src << " rendered " << (r.ok() ? r->size() : 0) << " bytes";
+  }
+  auto ok = chat::jinja::Template::parse("{{ 3 * 4 + 2 ** 10 - 1 }}{{ '%5d' % 7 }}");
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(*ok->render(nlohmann::ordered_json::object()), "1035    7");
+}
+
 // fuzz_tokenizer_json: a Unigram model.unk_id past the vocabulary indexed past the token table.
 TEST(ParserRegression, TokenizerJsonUnkIdOutsideVocabIsAnError) {
   const std::string json = R"({"model": {"type": "Unigram", "unk_id": 5,

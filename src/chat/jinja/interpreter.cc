@@ -454,8 +454,17 @@ Value Interp::eval_binary(const std::string& op, const Value& a, const Value& b)
   const bool ints = nums && a.type != Type::kFloat && b.type != Type::kFloat;
   auto ai = [](const Value& v) { return v.type == Type::kBool ? int64_t{v.b} : v.i; };
   auto af = [](const Value& v) { return v.type == Type::kFloat ? v.f : v.type == Type::kBool ? double(v.b) : double(v.i); };
+  // 64-bit integer arithmetic; Python's integers do not overflow, so a result past 64 bits is an
+  // error here rather than a wrapped value.
+  auto checked = [&](char op, int64_t x, int64_t y) -> int64_t {
+    int64_t r;
+    const bool over = op == '+' ? __builtin_add_overflow(x, y, &r)
+                      : op == '-' ? __builtin_sub_overflow(x, y, &r) : __builtin_mul_overflow(x, y, &r);
+    if (over) raise("OverflowError", "integer result does not fit in 64 bits");
+    return r;
+  };
   if (op == "+") {
-    if (ints) return Value::integer(ai(a) + ai(b));
+    if (ints) return Value::integer(checked('+', ai(a), ai(b)));
     if (nums) return Value::number(af(a) + af(b));
     if (a.is_string() && b.is_string()) {
       if (a.b || b.b) return Value::markup((a.b ? a.s : html_escape(a.s)) + (b.b ? b.s : html_escape(b.s)));
@@ -472,12 +481,12 @@ Value Interp::eval_binary(const std::string& op, const Value& a, const Value& b)
     return unsupported();
   }
   if (op == "-") {
-    if (ints) return Value::integer(ai(a) - ai(b));
+    if (ints) return Value::integer(checked('-', ai(a), ai(b)));
     if (nums) return Value::number(af(a) - af(b));
     return unsupported();
   }
   if (op == "*") {
-    if (ints) return Value::integer(ai(a) * ai(b));
+    if (ints) return Value::integer(checked('*', ai(a), ai(b)));
     if (nums) return Value::number(af(a) * af(b));
     const Value* seq = a.is_string() || a.is_list() ? &a : &b;
     const Value* cnt = seq == &a ? &b : &a;
@@ -546,7 +555,7 @@ Value Interp::eval_binary(const std::string& op, const Value& a, const Value& b)
     if (!nums) return unsupported();
     if (ints && ai(b) >= 0) {
       int64_t base = ai(a), e = ai(b), r = 1;
-      for (int64_t k = 0; k < e && k < 64; ++k) r *= base;
+      for (int64_t k = 0; k < e && k < 64; ++k) r = checked('*', r, base);
       return Value::integer(r);
     }
     return Value::number(std::pow(af(a), af(b)));

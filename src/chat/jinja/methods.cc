@@ -47,14 +47,21 @@ std::string apply_spec(const Value& v, const std::string& spec) {
   if (p < s.size() && s[p] == '#') ++p;
   if (p < s.size() && s[p] == '0') { if (!align) { fill = '0'; align = '='; } ++p; }
   int64_t width = 0;
-  while (p < s.size() && s[p] >= '0' && s[p] <= '9') width = width * 10 + (s[p++] - '0');
+  constexpr int64_t kMaxWidth = 1 << 20;  // longer paddings are an error, not gigabytes of output
+  while (p < s.size() && s[p] >= '0' && s[p] <= '9') {
+    width = width * 10 + (s[p++] - '0');
+    if (width > kMaxWidth) raise("ValueError", "format width too large in '" + spec + "'");
+  }
   bool comma = false;
   if (p < s.size() && (s[p] == ',' || s[p] == '_')) { comma = true; ++p; }
   int precision = -1;
   if (p < s.size() && s[p] == '.') {
     ++p;
     precision = 0;
-    while (p < s.size() && s[p] >= '0' && s[p] <= '9') precision = precision * 10 + (s[p++] - '0');
+    while (p < s.size() && s[p] >= '0' && s[p] <= '9') {
+      precision = precision * 10 + (s[p++] - '0');
+      if (precision > kMaxWidth) raise("ValueError", "format precision too large in '" + spec + "'");
+    }
   }
   char type = p < s.size() ? static_cast<char>(s[p++]) : 0;
   if (p != s.size()) raise("ValueError", "Invalid format specifier '" + spec + "'");
