@@ -8,6 +8,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <stdexcept>
 
 #include "base/log.h"
 #include "tokenizer/special_rules.h"
@@ -26,6 +27,12 @@ using detail::TokenizerData;
 constexpr const char* kGpt2Re =
     R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
 constexpr const char* kPunctRe = R"([\p{P}\x21-\x2F\x3A-\x40\x5B-\x60\x7B-\x7E])";
+
+// A token id: a JSON integer (a float such as 3.5e30 would not convert to an integer safely).
+int64_t integer_id(const json& j, const std::string& what) {
+  if (!j.is_number_integer()) throw std::runtime_error("the id of '" + what + "' is not an integer");
+  return j.get<int64_t>();
+}
 
 std::string str_or(const json& j, const char* key, const std::string& def) {
   auto it = j.find(key);
@@ -214,7 +221,7 @@ Result<Tokenizer> load(const std::string& path) {
     }
   } else {
     for (auto it = model.at("vocab").begin(); it != model.at("vocab").end(); ++it)
-      entries.emplace_back(it.key(), it.value().get<int64_t>());
+      entries.emplace_back(it.key(), integer_id(it.value(), it.key()));
   }
   struct Added {
     std::string content;
@@ -224,7 +231,7 @@ Result<Tokenizer> load(const std::string& path) {
   std::vector<Added> added;
   if (root.contains("added_tokens") && root.at("added_tokens").is_array())
     for (const json& a : root.at("added_tokens"))
-      added.push_back({a.at("content").get<std::string>(), a.at("id").get<int64_t>(), bool_or(a, "special", false)});
+      added.push_back({a.at("content").get<std::string>(), integer_id(a.at("id"), "added token"), bool_or(a, "special", false)});
   int64_t max_id = -1;
   for (auto& e : entries) max_id = std::max(max_id, e.second);
   for (auto& a : added) max_id = std::max(max_id, a.id);
@@ -300,7 +307,7 @@ Result<Tokenizer> load(const std::string& path) {
     d->byte_level = false;
     d->wp_word_prefix = "";
     d->wp_cont_prefix = str_or(model, "continuing_subword_prefix", "##");
-    if (model.contains("max_input_chars_per_word") && model.at("max_input_chars_per_word").is_number())
+    if (model.contains("max_input_chars_per_word") && model.at("max_input_chars_per_word").is_number_unsigned())
       d->wp_max_chars = model.at("max_input_chars_per_word").get<size_t>();
     d->decoder = detail::DecoderKind::kWordPiece;
     d->decode_strip_leading_space = true;

@@ -103,5 +103,17 @@ TEST(ParserRegression, TokenizerJsonUnkIdOutsideVocabIsAnError) {
   EXPECT_NE(tok.error().find("unk_id"), std::string::npos) << tok.error();
 }
 
+// fuzz_tokenizer_json: a token id written as a huge float (3.5e30) was converted to int64 (UB).
+TEST(ParserRegression, TokenizerJsonFloatIdIsAnError) {
+  const std::string json = R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 3.55556e30}, "merges": []}})";
+  const auto dir = std::filesystem::temp_directory_path() / ("nuri_tok_fid_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "tokenizer.json") << json;
+  auto tok = tokenizer::Tokenizer::from_hf_json((dir / "tokenizer.json").string());
+  std::filesystem::remove_all(dir);
+  ASSERT_FALSE(tok.ok());
+  EXPECT_NE(tok.error().find("not an integer"), std::string::npos) << tok.error();
+}
+
 }  // namespace
 }  // namespace nuri
