@@ -61,6 +61,21 @@ struct Job {
   int32_t n_gen = 0;
 };
 
+// A request that samples the model's raw distribution (temperature 1, every filter off): random
+// weights then pick arbitrary allowed tokens, a fuzzer for the grammar matcher.
+engine::Request raw_request(const std::vector<int32_t>& prompt, uint64_t seed) {
+  engine::Request r;
+  r.prompt = prompt;
+  r.max_tokens = 400;
+  r.sampling.temperature = 1.0f;
+  r.sampling.top_k = 0;
+  r.sampling.top_p = 1.0f;
+  r.sampling.min_p = 0.0f;
+  r.sampling.typical_p = 1.0f;
+  r.sampling.seed = seed;
+  return r;
+}
+
 TEST(GrammarFuzz, RandomModelOutputsValidate) {
   NURI_REQUIRE_SHARED();
   const std::string src = NURI_SOURCE_DIR;
@@ -89,15 +104,7 @@ TEST(GrammarFuzz, RandomModelOutputsValidate) {
   std::vector<Job> jobs;
   auto submit_all = [&](const std::string& kind, const std::string& file, const std::shared_ptr<const Grammar>& g, bool bias) {
     for (int s = 1; s <= seeds; ++s) {
-      engine::Request r;
-      r.prompt = prompt;
-      r.max_tokens = 400;
-      r.sampling.temperature = 1.0f;
-      r.sampling.top_k = 0;
-      r.sampling.top_p = 1.0f;
-      r.sampling.min_p = 0.0f;
-      r.sampling.typical_p = 1.0f;
-      r.sampling.seed = static_cast<uint64_t>(s) * 1000003u;
+      engine::Request r = raw_request(prompt, static_cast<uint64_t>(s) * 1000003u);
       if (bias) r.sampling.logit_bias = end_bias;
       r.grammar = g;
       engine::SubmitResult sr = (*eng)->submit(std::move(r));
@@ -235,14 +242,7 @@ TEST(GrammarFuzz, ToolCallGrammarsOfEveryFamilyParseBack) {
     ASSERT_TRUE(g.ok()) << f << ": " << g.error();
     families.push_back(syn.name);
     for (uint64_t seed = 1; seed <= static_cast<uint64_t>(seeds); ++seed) {
-      engine::Request r;
-      r.prompt = prompt;
-      r.max_tokens = 400;
-      r.sampling.temperature = 1.0f;
-      r.sampling.top_k = 0;
-      r.sampling.top_p = 1.0f;
-      r.sampling.min_p = 0.0f;
-      r.sampling.seed = seed * 7919u;
+      engine::Request r = raw_request(prompt, seed * 7919u);
       r.grammar = *g;
       engine::SubmitResult sr = (*eng)->submit(std::move(r));
       ASSERT_EQ(sr.code, engine::SubmitCode::kOk) << sr.message;
