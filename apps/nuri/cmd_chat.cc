@@ -5,130 +5,100 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <string>
 
 #include "base/log.h"
 #include "base/mmap.h"
-#include "chat/chat_template.h"
 #include "cli_common.h"
 #include "command.h"
-#include "model/context.h"
-#include "runtime/loaded_model.h"
-#include "runtime/session.h"
-#include "sampling/sampler.h"
+#include "nuri/nuri.h"
+#include "runtime/memory_fit.h"
 
 namespace {
 
 using nlohmann::ordered_json;
 
+// One conversation on a nuri::Generator (the public API): each turn renders the whole
+// conversation, appends only the tokens of the new text to what the last turn left in the KV
+// cache, and lets the engine reuse that prefix.
 struct ChatSession {
-  nuri::runtime::LoadedModel* lm = nullptr;
-  nuri::runtime::Session* ctx = nullptr;
-  nuri::chat::ChatTemplate tmpl = nuri::chat::ChatTemplate::chatml();
-  nuri::chat::ModelChatInfo info;
+  std::shared_ptr<const nuri::Model> model;
+  nuri::GeneratorOptions gen_options;
+  std::unique_ptr<nuri::Generator> gen;
   nuri::sampling::SamplerParams sp;
   ordered_json messages = ordered_json::array();
-  std::string cached_text;          // text whose tokens are in the KV cache (sequence 0)
+  std::string cached_text;          // text whose tokens the last turn left in the KV cache
   std::vector<int32_t> cached_ids;  // those tokens
   int n_predict = 512;
   int turn = 0;
 
-  void reset() {
-    ctx->seq_clear(0);
+  // A fresh engine: nothing of the previous conversation stays cached.
+  nuri::Status reset() {
     cached_text.clear();
     cached_ids.clear();
+    gen.reset();
+    auto g = nuri::Generator::create(model, gen_options);
+    if (!g.ok()) return g.status();
+    gen = std::move(g).value();
+    return nuri::Status::ok();
   }
 
-  nuri::Result<std::string> render() const {
-    nuri::chat::ChatInputs in;
-    in.messages = messages;
-    in.add_generation_prompt = true;
-    in.bos_token = info.bos_token;
-    in.eos_token = info.eos_token;
-    return tmpl.apply(in);
-  }
-
-  // Makes the cache hold exactly `prompt`, processing only what is new. Returns the number of
-  // tokens processed.
-  nuri::Result<int> sync(const std::string& prompt) {
-    const auto& tok = lm->tokenizer;
-    std::vector<int32_t> fresh;
+  // The prompt's tokens: the cached tokens plus the new text's, or a fresh tokenization when the
+  // conversation changed before the end of what is cached.
+  std::vector<int32_t> prompt_ids(const std::string& prompt) const {
     if (!cached_text.empty() && prompt.compare(0, cached_text.size(), cached_text) == 0) {
-      fresh = tok.encode(prompt.substr(cached_text.size()), /*add_special=*/false, /*parse_special=*/true);
-    } else {
-      // The conversation changed in the middle (or first turn): re-tokenize, keep the common prefix.
-      std::vector<int32_t> all = tok.encode(prompt, /*add_special=*/true, /*parse_special=*/true);
-      size_t common = 0;
-      while (common < all.size() && common < cached_ids.size() && all[common] == cached_ids[common]) ++common;
-      if (common == all.size() && common > 0) --common;  // need at least one token to get logits
-      ctx->seq_truncate(0, static_cast<int32_t>(common));
-      cached_ids.resize(common);
-      fresh.assign(all.begin() + common, all.end());
+      std::vector<int32_t> ids = cached_ids;
+      std::vector<int32_t> fresh = model->tokenize(prompt.substr(cached_text.size()), /*add_special=*/false);
+      ids.insert(ids.end(), fresh.begin(), fresh.end());
+      return ids;
     }
-    if (fresh.empty()) {
-      // Nothing new (e.g. an empty message): re-process the last token to get logits.
-      if (cached_ids.empty()) return nuri::Error("empty prompt");
-      fresh.push_back(cached_ids.back());
-      cached_ids.pop_back();
-      ctx->seq_truncate(0, static_cast<int32_t>(cached_ids.size()));
-    }
-    if (cached_ids.size() + fresh.size() + 1 >= static_cast<size_t>(ctx->params().n_ctx))
-      return nuri::Error("the conversation no longer fits the context (" + std::to_string(ctx->params().n_ctx) +
-                         " tokens); /reset to start over or use a larger --ctx");
-    std::vector<nuri::model::BatchToken> batch;
-    for (size_t i = 0; i < fresh.size(); ++i)
-      batch.push_back({fresh[i], static_cast<int32_t>(cached_ids.size() + i), 0, i + 1 == fresh.size()});
-    NURI_TRY(ctx->decode(batch));
-    cached_ids.insert(cached_ids.end(), fresh.begin(), fresh.end());
-    cached_text = prompt;
-    return static_cast<int>(fresh.size());
+    return model->tokenize(prompt, /*add_special=*/true);
   }
 
-  // One user turn: returns the assistant's reply (streamed to stdout as it comes).
+  // One user turn: the assistant's reply is streamed to stdout as it comes.
   nuri::Status turn_with(const std::string& user_text) {
     messages.push_back({{"role", "user"}, {"content", user_text}});
-    auto prompt = render();
+    auto prompt = model->apply_chat_template(messages.dump());
     if (!prompt.ok()) {
       messages.erase(messages.end() - 1);
       return prompt.status();
     }
-    const size_t reused_before = cached_ids.size();
-    auto processed = sync(*prompt);
-    if (!processed.ok()) {
+    std::vector<int32_t> ids = prompt_ids(*prompt);
+    const int32_t n_ctx = gen->n_ctx();
+    if (static_cast<int32_t>(ids.size()) + 1 >= n_ctx) {
       messages.erase(messages.end() - 1);
-      return processed.status();
+      return nuri::Error("the conversation (" + std::to_string(ids.size()) + " tokens) no longer fits the context (" +
+                         std::to_string(n_ctx) + " tokens); /reset to start over or use a larger --ctx");
     }
-    ++turn;
-    std::fprintf(stderr, "[chat] turn %d: prompt %zu tokens, %d new tokens processed, %zu reused from cache\n", turn,
-                 cached_ids.size(), *processed, std::min(reused_before, cached_ids.size() - *processed));
-    const auto& tok = lm->tokenizer;
-    nuri::sampling::Sampler sampler(lm->model->config().n_vocab, sp);
-    for (int32_t id : cached_ids) sampler.accept(id);
-    nuri::tokenizer::StreamDecoder stream(tok);
-    stream.mark_continuation();  // the reply continues the cached prompt text exactly
-    std::string reply;
-    for (int n = 0; n < n_predict; ++n) {
-      const int32_t next = sampler.sample(ctx->logits(0));
-      sampler.accept(next);
-      if (tok.is_eog(next)) break;
-      std::string piece = stream.push(next);
-      reply += piece;
+    nuri::GenerateOptions opt;
+    opt.max_tokens = n_predict;
+    opt.sampling = sp;
+    opt.continuation = true;  // the reply continues the prompt text exactly
+    opt.on_text = [](std::string_view piece) {
       std::fwrite(piece.data(), 1, piece.size(), stdout);
       std::fflush(stdout);
-      if (static_cast<int32_t>(cached_ids.size()) + 1 >= ctx->params().n_ctx) break;
-      NURI_TRY(ctx->decode({{next, static_cast<int32_t>(cached_ids.size()), 0, true}}));
-      cached_ids.push_back(next);
+      return true;
+    };
+    auto g = gen->generate(ids, opt);
+    if (!g.ok()) {
+      messages.erase(messages.end() - 1);
+      return g.status();
     }
-    std::string rest = stream.flush();
-    reply += rest;
-    std::fwrite(rest.data(), 1, rest.size(), stdout);
+    ++turn;
+    std::fprintf(stderr, "[chat] turn %d: prompt %d tokens, %d new tokens processed, %d reused from cache\n", turn,
+                 g->n_prompt_tokens, g->n_prompt_tokens - g->n_cached_tokens, g->n_cached_tokens);
     std::fputc('\n', stdout);
     std::fflush(stdout);
-    // The cache now holds prompt + reply tokens, whose text is the prompt followed by the reply:
-    // the next turn's rendering starts with it when the template echoes the reply verbatim.
-    cached_text += reply;
-    messages.push_back({{"role", "assistant"}, {"content", reply}});
+    if (g->finish_reason == "length" && static_cast<int>(g->tokens.size()) < n_predict)
+      std::fprintf(stderr, "[chat] the reply stopped at the end of the context (%d tokens)\n", n_ctx);
+    // The cache now holds the prompt and the reply, whose text is the prompt followed by the
+    // reply: the next turn's rendering starts with it when the template echoes the reply verbatim.
+    cached_ids = std::move(ids);
+    cached_ids.insert(cached_ids.end(), g->tokens.begin(), g->tokens.end());
+    cached_text = *prompt + g->text;
+    messages.push_back({{"role", "assistant"}, {"content", g->text}});
     return nuri::Status::ok();
   }
 };
@@ -170,38 +140,32 @@ int run_chat(int argc, char** argv) {
     if (!nuri::cli::check_memory_fit("chat", *resolved, &fp, ctx_auto, max_memory, &*facts)) return 1;
     fit_ctx = fp.n_ctx;
   }
-  auto lm = nuri::cli::load_resolved("chat", *resolved);
-  if (!lm) return 1;
-  s.info = nuri::cli::chat_info(*lm);
-  auto tmpl = nuri::chat::template_for_model(s.info);
-  if (!tmpl.ok()) {
-    std::fprintf(stderr, "nuri chat: %s\n", tmpl.error().c_str());
+  auto model = nuri::load(*resolved);
+  if (!model.ok()) {
+    std::fprintf(stderr, "nuri chat: %s\n", model.error().c_str());
     return 1;
   }
-  s.tmpl = std::move(tmpl).value();
-  nuri::model::ContextParams cp;
-  cp.n_ctx = std::min(n_ctx > 0 ? n_ctx : 4096, std::max(lm->model->config().n_ctx_train, 256));
-  if (ctx_auto) cp.n_ctx = fit_ctx > 0 ? fit_ctx : std::max(lm->model->config().n_ctx_train, 256);
-  if (cp.n_ctx < 16) {
-    std::fprintf(stderr, "nuri chat: a context of %d positions is too small for a conversation\n", cp.n_ctx);
+  s.model = *model;
+  const int32_t train = std::max(s.model->n_ctx_train(), 256);
+  s.gen_options.n_ctx = ctx_auto ? (fit_ctx > 0 ? fit_ctx : train) : std::min(n_ctx > 0 ? n_ctx : 4096, train);
+  if (s.gen_options.n_ctx < 16) {
+    std::fprintf(stderr, "nuri chat: a context of %d positions is too small for a conversation\n", s.gen_options.n_ctx);
     return 1;
   }
-  cp.n_threads = threads;
-  auto ctx = nuri::runtime::Session::create(lm->model, cp);
-  if (!ctx.ok()) {
-    std::fprintf(stderr, "nuri chat: %s\n", ctx.error().c_str());
-    return 1;
-  }
-  s.lm = &*lm;
-  s.ctx = ctx->get();
-  auto start = [&] {
+  s.gen_options.n_threads = threads;
+  auto start = [&]() -> bool {
     s.messages = ordered_json::array();
     if (!system.empty()) s.messages.push_back({{"role", "system"}, {"content", system}});
-    s.reset();
+    if (auto st = s.reset(); !st.is_ok()) {
+      std::fprintf(stderr, "nuri chat: %s\n", st.message().c_str());
+      return false;
+    }
+    return true;
   };
-  start();
+  if (!start()) return 1;
+  const std::string name = std::filesystem::path(s.model->path()).filename().string();
   const bool tty = ::isatty(0);
-  if (tty) std::fprintf(stderr, "nuri chat with %s — /reset, /save FILE, /load FILE, /quit\n", lm->name.c_str());
+  if (tty) std::fprintf(stderr, "nuri chat with %s — /reset, /save FILE, /load FILE, /quit\n", name.c_str());
   std::string line;
   while (true) {
     if (tty) std::fprintf(stderr, "> ");
@@ -209,12 +173,12 @@ int run_chat(int argc, char** argv) {
     if (line.empty()) continue;
     if (line == "/quit" || line == "/exit") break;
     if (line == "/reset") {
-      start();
+      if (!start()) return 1;
       std::fprintf(stderr, "[chat] reset\n");
       continue;
     }
     if (line.rfind("/save ", 0) == 0) {
-      ordered_json j = {{"model", lm->name}, {"messages", s.messages}};
+      ordered_json j = {{"model", name}, {"messages", s.messages}};
       auto st = nuri::write_file(line.substr(6), j.dump(2) + "\n");
       std::fprintf(stderr, "[chat] %s\n", st.is_ok() ? ("saved " + line.substr(6)).c_str() : st.message().c_str());
       continue;
@@ -226,8 +190,8 @@ int run_chat(int argc, char** argv) {
         std::fprintf(stderr, "[chat] cannot load %s: not a saved chat\n", line.substr(6).c_str());
         continue;
       }
+      if (!start()) return 1;
       s.messages = j["messages"];
-      s.reset();
       std::fprintf(stderr, "[chat] loaded %zu messages\n", s.messages.size());
       continue;
     }

@@ -4,6 +4,8 @@
 // output must equal the truth. --strategy/--samples/--adaptive/--compare/--curve run the problems
 // through src/ttc on the engine instead (cmd_eval_synth_ttc.cc).
 #include <CLI/CLI.hpp>
+#include <condition_variable>
+#include <mutex>
 #include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -16,10 +18,9 @@
 #include "eval_synth_ttc.h"
 #include "command.h"
 #include "eval/synth/synth.h"
-#include "model/context.h"
 #include "nuri/sandbox.h"
 #include "runtime/loaded_model.h"
-#include "runtime/session.h"
+#include "nuri/engine.h"
 
 namespace {
 
@@ -32,60 +33,56 @@ struct Job {
   bool done = false;
 };
 
-// Greedy generation for many prompts at once: up to `parallel` sequences share each forward.
+// Greedy generation for many prompts at once through the engine (nuri/engine.h): every prompt is
+// one request, up to `parallel` of them decode together, the rest wait in the engine's queue.
 nuri::Status generate_all(nuri::runtime::LoadedModel& lm, std::vector<Job>& jobs, int parallel, int max_tokens,
                           int threads) {
   int32_t longest = 0;
   for (const auto& j : jobs) longest = std::max<int32_t>(longest, static_cast<int32_t>(j.prompt.size()));
-  nuri::model::ContextParams cp;
-  cp.n_seq = parallel;
-  cp.n_ctx = longest + max_tokens + 1;
-  cp.n_threads = threads;
-  NURI_ASSIGN_OR_RETURN(auto ctx, nuri::runtime::Session::create(lm.model, cp));
-  const int32_t V = lm.model->config().n_vocab;
-  std::vector<int> slot_job(parallel, -1);
-  size_t next_job = 0, finished = 0;
-  std::vector<nuri::model::BatchToken> batch;
-  std::vector<int> batch_slot;  // slot of each requested output, in order
+  nuri::engine::EngineParams ep;
+  ep.n_parallel = parallel;
+  ep.n_ctx = longest + max_tokens + 1;
+  ep.n_threads = threads;
+  ep.max_queue = static_cast<int32_t>(jobs.size());
+  std::mutex mu;  // outlives the engine, whose thread calls on_event
+  std::condition_variable cv;
+  size_t finished = 0;
+  std::string error;
+  NURI_ASSIGN_OR_RETURN(auto engine, nuri::engine::Engine::create(lm.model, lm.tokenizer, ep));
+  std::vector<std::shared_ptr<nuri::engine::RequestHandle>> handles;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    nuri::engine::Request r;
+    r.prompt = jobs[i].prompt;
+    r.max_tokens = max_tokens;
+    r.sampling.temperature = 0;  // greedy
+    Job* job = &jobs[i];
+    r.on_event = [&, job](const nuri::engine::Event& ev) {
+      if (ev.kind == nuri::engine::Event::Kind::kToken) {
+        if (!lm.tokenizer.is_eog(ev.token)) job->out.push_back(ev.token);
+        return;
+      }
+      std::lock_guard<std::mutex> lock(mu);
+      if (ev.finish == nuri::engine::FinishReason::kError && error.empty()) error = ev.error;
+      job->done = true;
+      ++finished;
+      cv.notify_all();
+    };
+    auto sub = engine->submit(std::move(r));
+    if (sub.code != nuri::engine::SubmitCode::kOk) return nuri::Error(sub.message);
+    handles.push_back(std::move(sub.handle));
+  }
   nuri::Timer t;
+  std::unique_lock<std::mutex> lock(mu);
+  size_t shown = 0;
   while (finished < jobs.size()) {
-    batch.clear();
-    batch_slot.clear();
-    for (int s = 0; s < parallel; ++s) {
-      if (slot_job[s] < 0 && next_job < jobs.size()) {
-        slot_job[s] = static_cast<int>(next_job++);
-        ctx->seq_clear(s);
-        const auto& p = jobs[slot_job[s]].prompt;
-        for (size_t i = 0; i < p.size(); ++i) batch.push_back({p[i], static_cast<int32_t>(i), s, i + 1 == p.size()});
-        batch_slot.push_back(s);
-      } else if (slot_job[s] >= 0) {
-        Job& j = jobs[slot_job[s]];
-        batch.push_back({j.out.back(), ctx->seq_len(s), s, true});
-        batch_slot.push_back(s);
-      }
-    }
-    if (batch.empty()) break;
-    NURI_TRY(ctx->decode(batch));
-    for (size_t o = 0; o < batch_slot.size(); ++o) {
-      const int s = batch_slot[o];
-      Job& j = jobs[slot_job[s]];
-      const float* l = ctx->logits(static_cast<int32_t>(o));
-      int32_t best = 0;
-      for (int32_t v = 1; v < V; ++v)
-        if (l[v] > l[best]) best = v;
-      if (lm.tokenizer.is_eog(best) || static_cast<int>(j.out.size()) + 1 >= max_tokens) {
-        if (!lm.tokenizer.is_eog(best)) j.out.push_back(best);
-        j.done = true;
-        slot_job[s] = -1;
-        ++finished;
-        if (finished % 50 == 0 || finished == jobs.size())
-          std::fprintf(stderr, "\rnuri eval-synth: %zu/%zu done (%.0f s)   ", finished, jobs.size(), t.seconds());
-      } else {
-        j.out.push_back(best);
-      }
+    cv.wait_for(lock, std::chrono::milliseconds(500));
+    if (finished / 50 != shown / 50 || finished == jobs.size()) {
+      shown = finished;
+      std::fprintf(stderr, "\rnuri eval-synth: %zu/%zu done (%.0f s)   ", finished, jobs.size(), t.seconds());
     }
   }
   std::fprintf(stderr, "\n");
+  if (!error.empty()) return nuri::Error(error);
   return nuri::Status::ok();
 }
 

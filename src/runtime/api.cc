@@ -72,7 +72,9 @@ Result<std::unique_ptr<Generator>> Generator::create(std::shared_ptr<const Model
   ep.n_ctx = options.n_ctx;
   ep.n_threads = options.n_threads;
   ep.reference = options.reference;
-  ep.max_queue = 0;
+  // One generation at a time, but the slot of the previous one is freed only at the engine's next
+  // step: the next generation may have to wait for it in the queue.
+  ep.max_queue = 1;
   NURI_ASSIGN_OR_RETURN(std::unique_ptr<engine::Engine> e, engine::Engine::create(*model, ep));
   return std::unique_ptr<Generator>(new Generator(std::move(model), std::move(e)));
 }

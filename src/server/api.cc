@@ -13,6 +13,17 @@ namespace nuri::server {
 
 using json = nlohmann::ordered_json;
 
+bool constant_time_equal(std::string_view got, std::string_view want) {
+  // Every byte of `got` is visited once whatever it holds; a length mismatch is folded into the
+  // same accumulator instead of returning early.
+  volatile unsigned char diff = got.size() == want.size() ? 0 : 1;
+  for (size_t i = 0; i < got.size(); ++i) {
+    const unsigned char w = want.empty() ? 0 : static_cast<unsigned char>(want[i % want.size()]);
+    diff = diff | static_cast<unsigned char>(static_cast<unsigned char>(got[i]) ^ w);
+  }
+  return diff == 0;
+}
+
 std::string error_body(const ApiError& e) {
   json err = json::object();
   err["message"] = e.message;

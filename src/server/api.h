@@ -33,6 +33,10 @@ struct ApiError {
 // {"error": {...}} as JSON text.
 std::string error_body(const ApiError& e);
 
+// Compares a client's credential with the expected one in time that depends only on the lengths,
+// never on where the first difference is (an API-key check must not leak a prefix by timing).
+bool constant_time_equal(std::string_view got, std::string_view want);
+
 enum class Endpoint { kChat, kCompletion };
 
 struct ApiRequest {

@@ -97,7 +97,7 @@ void Server::Impl::routes() {
     if (opts.api_key.empty() || req.path.rfind("/v1/", 0) != 0) return httplib::Server::HandlerResponse::Unhandled;
     const std::string auth = req.get_header_value("Authorization");
     const std::string want = "Bearer " + opts.api_key;
-    if (auth != want) {
+    if (!constant_time_equal(auth, want)) {
       send_error(res, ApiError{401, auth.empty() ? "missing API key: send 'Authorization: Bearer KEY'" : "incorrect API key provided",
                                "invalid_request_error", "", "invalid_api_key"});
       return httplib::Server::HandlerResponse::Handled;

@@ -418,3 +418,17 @@ TEST(ServerStructured, BadInputNamesTheProblem) {
 
 }  // namespace
 }  // namespace nuri::server
+
+TEST(ServerApi, ConstantTimeKeyCompare) {
+  using nuri::server::constant_time_equal;
+  EXPECT_TRUE(constant_time_equal("Bearer sk-123", "Bearer sk-123"));
+  EXPECT_TRUE(constant_time_equal("", ""));
+  EXPECT_FALSE(constant_time_equal("Bearer sk-124", "Bearer sk-123"));  // last byte
+  EXPECT_FALSE(constant_time_equal("Xearer sk-123", "Bearer sk-123"));  // first byte
+  EXPECT_FALSE(constant_time_equal("Bearer sk-12", "Bearer sk-123"));   // a prefix
+  EXPECT_FALSE(constant_time_equal("Bearer sk-1234", "Bearer sk-123"));  // longer
+  EXPECT_FALSE(constant_time_equal("", "Bearer sk-123"));
+  EXPECT_FALSE(constant_time_equal("Bearer ", ""));
+  // A repetition of the key is not the key (the comparison wraps over `want` internally).
+  EXPECT_FALSE(constant_time_equal("abcabc", "abc"));
+}
