@@ -47,7 +47,9 @@ TEST(PublicApi, SuccessiveGenerationsMatchTheGolden) {
     EXPECT_EQ(g->finish_reason, "length");
     EXPECT_EQ(g->n_prompt_tokens, static_cast<int32_t>(prompt.size()));
     // Rounds after the first find the prompt (all but the last token, which gives the logits) cached.
-    if (round > 0) EXPECT_EQ(g->n_cached_tokens, static_cast<int32_t>(prompt.size()) - 1) << "round " << round;
+    if (round > 0) {
+      EXPECT_EQ(g->n_cached_tokens, static_cast<int32_t>(prompt.size()) - 1) << "round " << round;
+    }
   }
   // A prompt that does not fit is refused with both numbers, never truncated.
   std::vector<int32_t> long_prompt(200, prompt.back());

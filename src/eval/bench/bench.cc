@@ -137,7 +137,9 @@ std::string dots_to_underscores(std::string s) {
 
 bool call_matches(const Call& c, const nlohmann::json& expected) {
   if (!expected.is_object() || expected.size() != 1) return false;
-  const auto& [name, args] = *expected.items().begin();
+  const auto first = expected.begin();
+  const std::string& name = first.key();
+  const nlohmann::json& args = first.value();
   if (c.name != name && dots_to_underscores(c.name) != dots_to_underscores(name)) return false;
   if (!args.is_object() || !c.arguments.is_object()) return false;
   for (const auto& [k, allowed] : args.items()) {
