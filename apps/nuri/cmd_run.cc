@@ -157,9 +157,8 @@ int run_run(int argc, char** argv) {
     const int32_t P = std::max<int32_t>(static_cast<int32_t>(ids.size()), 1);
     const int32_t train = (*model)->n_ctx_train();
     // --ctx auto: what the memory fit allows, at most what prompt + n need.
-    go.n_ctx = ctx_auto ? std::min(fit_ctx > 0 ? fit_ctx : train, P + n_predict)
-                        : std::min(P + n_predict, std::max(train, P + 1));
-    go.n_ctx = std::max(8, go.n_ctx);
+    go.n_ctx = ctx_auto ? std::max(8, std::min(fit_ctx > 0 ? fit_ctx : train, P + n_predict))
+                        : nuri::context_for(**model, P, n_predict);
   }
   go.n_threads = threads;
   go.reference = reference;

@@ -115,7 +115,11 @@ class Generator {
   std::unique_ptr<engine::Engine> engine_;
 };
 
-// One-shot: a Generator sized for this prompt + max_tokens, one generation.
+// The context one generation needs when the caller gives none: the prompt and max_tokens, within
+// the model's training context (but always room for the prompt and one token), at least 8.
+int32_t context_for(const Model& model, int32_t n_prompt, int32_t max_tokens);
+
+// One-shot: a Generator sized by context_for() unless generator.n_ctx is set, one generation.
 Result<Generation> generate(std::shared_ptr<const Model> model, std::string_view prompt,
                             const GenerateOptions& options = {}, GeneratorOptions generator = {});
 

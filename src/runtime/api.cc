@@ -138,15 +138,17 @@ Result<Generation> Generator::generate(const std::vector<int32_t>& prompt_in, co
   return g;
 }
 
+int32_t context_for(const Model& model, int32_t n_prompt, int32_t max_tokens) {
+  const int32_t P = std::max<int32_t>(n_prompt, 1);  // an empty prompt becomes BOS
+  const int32_t want = P + std::max<int32_t>(max_tokens, 1);
+  return std::max<int32_t>(8, std::min(want, std::max(model.n_ctx_train(), P + 1)));
+}
+
 Result<Generation> generate(std::shared_ptr<const Model> model, std::string_view prompt, const GenerateOptions& options,
                             GeneratorOptions generator) {
   if (!model) return Error("generate: no model");
   std::vector<int32_t> ids = model->tokenize(prompt);
-  if (generator.n_ctx <= 0) {
-    // Room for the prompt and max_tokens, within the model's training context.
-    const int32_t want = static_cast<int32_t>(std::max<size_t>(ids.size(), 1)) + std::max(options.max_tokens, 1);
-    generator.n_ctx = std::max(8, std::min(want, std::max<int32_t>(model->n_ctx_train(), static_cast<int32_t>(ids.size()) + 1)));
-  }
+  if (generator.n_ctx <= 0) generator.n_ctx = context_for(*model, static_cast<int32_t>(ids.size()), options.max_tokens);
   NURI_ASSIGN_OR_RETURN(std::unique_ptr<Generator> gen, Generator::create(std::move(model), generator));
   return gen->generate(ids, options);
 }
