@@ -13,6 +13,7 @@
 #include "base/mmap.h"
 #include "cli_common.h"
 #include "command.h"
+#include "context_policy.h"
 #include "nuri/nuri.h"
 #include "runtime/memory_fit.h"
 
@@ -33,6 +34,23 @@ struct ChatSession {
   std::vector<int32_t> cached_ids;  // those tokens
   int n_predict = 512;
   int turn = 0;
+  nuri::engine::ContextOverflow overflow = nuri::engine::ContextOverflow::kError;
+  nuri::cli::ContextPolicyOptions policy;
+
+  // Tokens a context shift or truncation keeps: the system message's (the common prefix of the
+  // conversation and the system turn alone), else BOS + --keep.
+  int32_t keep_for(const std::vector<int32_t>& ids) const {
+    const std::vector<int32_t> empty = model->tokenize("", /*add_special=*/true, /*parse_special=*/false);
+    const bool bos = !empty.empty() && !ids.empty() && ids[0] == empty[0];
+    if (messages.empty() || messages[0].value("role", "") != "system") return policy.n_keep(bos);
+    ordered_json sys = ordered_json::array({messages[0]});
+    auto text = model->apply_chat_template(sys.dump(), /*add_generation_prompt=*/false);
+    if (!text.ok()) return policy.n_keep(bos);
+    const std::vector<int32_t> s = model->tokenize(*text, /*add_special=*/true);
+    size_t n = 0;
+    while (n < s.size() && n < ids.size() && s[n] == ids[n]) ++n;
+    return std::max<int32_t>(static_cast<int32_t>(n), policy.n_keep(bos));
+  }
 
   // A fresh engine: nothing of the previous conversation stays cached.
   nuri::Status reset() {
@@ -67,15 +85,17 @@ struct ChatSession {
     }
     std::vector<int32_t> ids = prompt_ids(*prompt);
     const int32_t n_ctx = gen->n_ctx();
-    if (static_cast<int32_t>(ids.size()) + 1 >= n_ctx) {
+    if (overflow == nuri::engine::ContextOverflow::kError && static_cast<int32_t>(ids.size()) + 1 >= n_ctx) {
       messages.erase(messages.end() - 1);
       return nuri::Error("the conversation (" + std::to_string(ids.size()) + " tokens) no longer fits the context (" +
-                         std::to_string(n_ctx) + " tokens); /reset to start over or use a larger --ctx");
+                         std::to_string(n_ctx) + " tokens); /reset to start over, use a larger --ctx, or --context-shift");
     }
     nuri::GenerateOptions opt;
     opt.max_tokens = n_predict;
     opt.sampling = sp;
     opt.continuation = true;  // the reply continues the prompt text exactly
+    opt.overflow = overflow;
+    opt.n_keep = keep_for(ids);
     opt.on_text = [](std::string_view piece) {
       std::fwrite(piece.data(), 1, piece.size(), stdout);
       std::fflush(stdout);
@@ -93,6 +113,9 @@ struct ChatSession {
     std::fflush(stdout);
     if (g->finish_reason == "length" && static_cast<int>(g->tokens.size()) < n_predict)
       std::fprintf(stderr, "[chat] the reply stopped at the end of the context (%d tokens)\n", n_ctx);
+    if (g->n_prompt_dropped > 0 || g->n_context_shifts > 0)
+      std::fprintf(stderr, "[chat] kept the first %d tokens; dropped %d older prompt tokens, %d context shifts\n",
+                   opt.n_keep, g->n_prompt_dropped, g->n_context_shifts);
     // The cache now holds the prompt and the reply, whose text is the prompt followed by the
     // reply: the next turn's rendering starts with it when the template echoes the reply verbatim.
     cached_ids = std::move(ids);
@@ -120,6 +143,7 @@ int run_chat(int argc, char** argv) {
   app.add_option("-c,--ctx", ctx_arg, "context length in tokens, or 'auto': the most that fits in memory (default 4096, at most the model's)");
   app.add_option("--max-memory", max_memory, "refuse (or with --ctx auto, shrink the context) when the estimate exceeds BYTES (default auto: MemAvailable; off: no check)");
   app.add_option("-t,--threads", threads, "threads (default: physical cores)");
+  s.policy.add(app);  // shift/truncate keep the system message's tokens (or BOS + --keep)
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -127,6 +151,7 @@ int run_chat(int argc, char** argv) {
   }
   nuri::log::set_level(nuri::log::Level::kWarn);
   if (!nuri::cli::parse_ctx_option("chat", ctx_arg, &n_ctx)) return 1;
+  if (!s.policy.resolve("chat", &s.overflow)) return 1;
   const bool ctx_auto = n_ctx < 0;
   auto resolved = nuri::cli::resolve_model_or_default("chat", model_path);
   if (!resolved) return 1;

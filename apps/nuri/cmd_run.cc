@@ -1,4 +1,5 @@
 // nuri run -m FILE -p PROMPT [-n N] [--temp T --top-k K --top-p P --seed S] [--no-echo]
+//   [--context-overflow error|shift|truncate | --context-shift] [--keep N]
 //   [--grammar F.gbnf | --json-schema F.json | --json]
 // Streams the prompt and the generated text to stdout (nothing else); logs, speed and the finish
 // reason ("stop": end-of-generation token or the grammar complete, "length": -n or the context)
@@ -16,6 +17,7 @@
 #include "base/timer.h"
 #include "cli_common.h"
 #include "command.h"
+#include "context_policy.h"
 #include "nuri/nuri.h"
 #include "run_ttc.h"
 #include "runtime/api_impl.h"
@@ -85,6 +87,10 @@ int run_run(int argc, char** argv) {
   app.add_option("--max-memory", max_memory, "refuse (or with --ctx auto, shrink the context) when the estimate exceeds BYTES (8G, 512M; default auto: MemAvailable; off: no check)");
   app.add_option("-t,--threads", threads, "threads (default: physical cores)")->check(CLI::Range(0, 1024));
   app.add_flag("--no-echo", no_echo, "do not print the prompt");
+  bool ignore_eos = false;
+  app.add_flag("--ignore-eos", ignore_eos, "keep generating past end-of-generation tokens");
+  nuri::cli::ContextPolicyOptions policy;
+  policy.add(app);
   app.add_option("--grammar", grammar_file, "constrain the output to a GBNF grammar (llama.cpp syntax, start rule root)");
   app.add_option("--json-schema", schema_file, "constrain the output to JSON valid against this JSON Schema file");
   app.add_flag("--json", json_any, "constrain the output to one JSON value");
@@ -118,6 +124,12 @@ int run_run(int argc, char** argv) {
     return 1;
   }
   if (!nuri::cli::parse_ctx_option("run", ctx_arg, &n_ctx)) return 1;
+  nuri::engine::ContextOverflow overflow;
+  if (!policy.resolve("run", &overflow)) return 1;
+  if (overflow != nuri::engine::ContextOverflow::kError && (!ttc.strategy.empty() || ttc.chat)) {
+    std::fprintf(stderr, "nuri run: --context-overflow/--context-shift do not combine with --strategy or --chat\n");
+    return 1;
+  }
   const bool ctx_auto = n_ctx < 0;
   nuri::Timer load_timer;
   auto resolved = nuri::cli::resolve_model_or_default("run", model_path);
@@ -177,6 +189,9 @@ int run_run(int argc, char** argv) {
   opt.sampling = sp;
   opt.grammar = grammar;
   opt.continuation = !no_echo;
+  opt.overflow = overflow;
+  opt.ignore_eos = ignore_eos;
+  opt.n_keep = policy.n_keep(!ids.empty() && ids[0] == lm.tokenizer.bos_id());
   opt.on_text = [](std::string_view text) {
     std::fwrite(text.data(), 1, text.size(), stdout);
     std::fflush(stdout);
@@ -190,7 +205,13 @@ int run_run(int argc, char** argv) {
   std::fputc('\n', stdout);
   std::fflush(stdout);
   if (g->finish_reason == "length" && static_cast<int32_t>(g->tokens.size()) < n_predict)
-    std::fprintf(stderr, "nuri run: context full (%d tokens)\n", (*gen)->n_ctx());
+    std::fprintf(stderr, "nuri run: generation stopped at the end of the context (%d tokens; --context-shift goes on)\n",
+                 (*gen)->n_ctx());
+  if (g->n_prompt_dropped > 0)
+    std::fprintf(stderr, "nuri run: dropped %d prompt tokens to fit the context of %d (%s)\n", g->n_prompt_dropped,
+                 (*gen)->n_ctx(), nuri::engine::context_overflow_name(overflow));
+  if (g->n_context_shifts > 0)
+    std::fprintf(stderr, "nuri run: context shifted %d times (context %d tokens)\n", g->n_context_shifts, (*gen)->n_ctx());
   std::fprintf(stderr, "nuri: prompt %d tokens in %.3f s (%.1f tok/s), generated %zu tokens in %.3f s (%.1f tok/s), %d threads, finish %s\n",
                g->n_prompt_tokens, g->prefill_seconds, g->n_prompt_tokens / std::max(g->prefill_seconds, 1e-9),
                g->tokens.size(), g->decode_seconds, g->tokens.size() / std::max(g->decode_seconds, 1e-9), g->n_threads,

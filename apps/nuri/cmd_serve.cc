@@ -20,6 +20,7 @@
 #include "base/mmap.h"
 #include "cli_common.h"
 #include "command.h"
+#include "context_policy.h"
 #include "chat/chat_template.h"
 #include "nuri/engine.h"
 #include "runtime/loaded_model.h"
@@ -79,6 +80,8 @@ int run_serve(int argc, char** argv) {
   app.add_option("--http-threads", so.http_threads, "HTTP worker threads (default: 2 x slots + 80)")->check(CLI::Range(0, 4096));
   app.add_option("--alias", alias, "model id to report when serving one model (default: the file name)");
   app.add_flag("-v,--verbose", verbose, "more logs on stderr");
+  nuri::cli::ContextPolicyOptions policy;
+  policy.add(app);  // shift/truncate keep a chat request's system message (or BOS + --keep)
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -97,6 +100,8 @@ int run_serve(int argc, char** argv) {
     if (const char* k = std::getenv("NURI_API_KEY"); k && *k) so.api_key = k;
   int32_t n_ctx = 0;
   if (!nuri::cli::parse_ctx_option("serve", ctx_arg, &n_ctx)) return 1;
+  if (!policy.resolve("serve", &so.overflow)) return 1;
+  so.keep = policy.keep;
   const bool ctx_auto = n_ctx < 0;
   const auto budget = nuri::cli::memory_budget("serve", max_memory);
   if (!budget) return 1;

@@ -71,6 +71,24 @@ struct EngineParams {
 };
 
 enum class FinishReason { kNone, kStop, kLength, kCancelled, kError };
+
+// What a request does when its tokens do not fit the context (n_ctx positions per slot).
+//  kError: a prompt of n_ctx tokens or more, or prompt + max_tokens beyond n_ctx, is refused by
+//    submit() with both numbers; generation that fills the context ends with kLength.
+//  kShift: llama.cpp's context shift. A prompt of n_ctx tokens or more keeps its first n_keep
+//    tokens and drops the oldest of the rest in blocks of (n_ctx - n_keep) / 2 (as llama.cpp's
+//    server does); max_tokens is not limited by the context. When a choice's sequence is full,
+//    n_discard = (n_past - n_keep) / 2 tokens after the first n_keep are dropped and generation
+//    goes on. nuri recomputes the KV of the kept window (the first n_keep positions come from the
+//    prefix cache) instead of re-rotating cached K, so the continuation equals a fresh run whose
+//    prompt is the kept tokens.
+//  kTruncate: a prompt that leaves no room for max_tokens (at most half of what n_keep leaves;
+//    half when max_tokens < 0) keeps its first n_keep tokens and its most recent ones; generation
+//    that fills the context ends with kLength.
+enum class ContextOverflow { kError, kShift, kTruncate };
+const char* context_overflow_name(ContextOverflow p);  // "error", "shift", "truncate"
+// "error" | "shift" | "truncate" (also "context-shift"); false for anything else.
+bool parse_context_overflow(const std::string& s, ContextOverflow* out);
 const char* finish_reason_name(FinishReason r);  // "stop", "length", "cancelled", "error"
 
 struct TopLogprob {
@@ -109,6 +127,8 @@ struct Request {
   int32_t top_logprobs = -1;    // < 0: no logprobs; else logprob of the chosen token + this many
   bool ignore_eos = false;      // keep going past end-of-generation tokens
   bool continuation = false;    // text continues visible text (keep the first token's leading space)
+  ContextOverflow overflow = ContextOverflow::kError;  // see ContextOverflow
+  int32_t n_keep = 0;           // kShift / kTruncate: prompt tokens always kept (BOS, system prompt); < 0: all
   // Optional structured output (grammar/grammar.h): every choice's tokens form a prefix of a
   // sentence of the grammar (the mask comes first in the sampler chain); an end-of-generation
   // token is allowed only when the text is complete, and a choice ends with kStop as soon as its
@@ -137,6 +157,8 @@ class RequestHandle {
   uint64_t id() const { return id_; }
   int32_t n_prompt_tokens() const { return n_prompt_; }
   int32_t n_cached_tokens() const { return n_cached_.load(); }  // prompt tokens taken from the prefix cache
+  int32_t n_prompt_dropped() const { return n_dropped_; }  // prompt tokens dropped to fit (kShift, kTruncate)
+  int32_t n_context_shifts() const { return n_shifts_.load(); }  // context shifts, over every choice
 
  private:
   friend class Engine;
@@ -144,7 +166,9 @@ class RequestHandle {
   void push(Event ev);
   uint64_t id_ = 0;
   int32_t n_prompt_ = 0;
+  int32_t n_dropped_ = 0;
   std::atomic<int32_t> n_cached_{0};
+  std::atomic<int32_t> n_shifts_{0};
   std::atomic<bool> cancelled_{false};
   std::atomic<bool> finished_{false};
   std::atomic<int32_t> open_{0};  // choices without their done event, over every part
@@ -161,6 +185,8 @@ struct EngineStats {
   uint64_t prompt_tokens = 0;       // prompt tokens of admitted requests
   uint64_t prompt_tokens_cached = 0;  // of which taken from the prefix cache
   uint64_t generated_tokens = 0;
+  uint64_t context_shifts = 0;      // kShift: times a full sequence dropped its oldest tokens
+  uint64_t prompt_tokens_dropped = 0;  // kShift / kTruncate: prompt tokens dropped to fit
   uint64_t steps = 0;               // batched forwards
   int32_t queue_length = 0;         // waiting to be admitted (request parts)
   int32_t requests_active = 0;      // admitted, not finished
@@ -204,7 +230,7 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
 
   // Validates and queues a request. Refuses (never aborts): empty prompt, prompt (+ max_tokens)
-  // beyond n_ctx, n_choices outside [1, kMaxChoices], top_logprobs > 20, token ids out of range,
+  // beyond n_ctx (with ContextOverflow::kError; the other policies drop prompt tokens instead), n_choices outside [1, kMaxChoices], top_logprobs > 20, token ids out of range,
   // a full queue, a shut-down engine. The parts of an n > n_parallel request count as one
   // request against max_queue.
   SubmitResult submit(Request req);

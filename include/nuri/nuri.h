@@ -75,6 +75,11 @@ struct GenerateOptions {
   std::vector<std::string> stop;     // generation ends before the first occurrence of any
   bool ignore_eos = false;
   bool continuation = false;         // the text continues visible text (keep a leading space)
+  // A prompt or generation that does not fit the context: an error / "length" (kError), llama.cpp's
+  // context shift (kShift) or dropping the oldest prompt tokens (kTruncate); the first n_keep
+  // prompt tokens are always kept (< 0: the whole prompt). See engine::ContextOverflow.
+  engine::ContextOverflow overflow = engine::ContextOverflow::kError;
+  int32_t n_keep = 0;
   // Structured output: the tokens form a prefix of a sentence of this grammar (grammar/grammar.h
   // inside nuri); generation stops when the sentence is complete. Null: free text.
   std::shared_ptr<const grammar::Grammar> grammar;
@@ -87,6 +92,8 @@ struct Generation {
   std::vector<int32_t> tokens;   // generated ids (an end-of-generation token excluded)
   int32_t n_prompt_tokens = 0;
   int32_t n_cached_tokens = 0;   // prompt tokens reused from an earlier generation's KV
+  int32_t n_prompt_dropped = 0;  // prompt tokens dropped to fit the context (kShift, kTruncate)
+  int32_t n_context_shifts = 0;  // kShift: times the full context dropped its oldest tokens
   std::string finish_reason;     // "stop", "length" or "cancelled"
   double prefill_seconds = 0;    // submit to first token
   double decode_seconds = 0;     // first token to the end
@@ -101,7 +108,8 @@ class Generator {
   ~Generator();
 
   // An empty prompt becomes the BOS token (EOS when the vocabulary has no BOS). A prompt of
-  // n_ctx tokens or more, or one that leaves no room for a token, is an error.
+  // n_ctx tokens or more is an error that gives both numbers, unless options.overflow says what
+  // to drop.
   Result<Generation> generate(const std::vector<int32_t>& prompt, const GenerateOptions& options = {});
   Result<Generation> generate(std::string_view prompt, const GenerateOptions& options = {});
 
@@ -116,7 +124,9 @@ class Generator {
 };
 
 // The context one generation needs when the caller gives none: the prompt and max_tokens, within
-// the model's training context (but always room for the prompt and one token), at least 8.
+// the model's training context, at least 8. Never past the training context: a longer prompt is
+// then an error with both counts (or cut by GenerateOptions::overflow), not a silent run beyond
+// what the model was trained on; give GeneratorOptions::n_ctx to go past it deliberately.
 int32_t context_for(const Model& model, int32_t n_prompt, int32_t max_tokens);
 
 // One-shot: a Generator sized by context_for() unless generator.n_ctx is set, one generation.

@@ -96,12 +96,17 @@ Result<Generation> Generator::generate(const std::vector<int32_t>& prompt_in, co
   }
   const int32_t n_ctx = engine_->n_ctx();
   const int32_t P = static_cast<int32_t>(prompt.size());
-  if (P >= n_ctx)
+  const bool fixed = options.overflow == engine::ContextOverflow::kError;
+  if (fixed && P >= n_ctx)
     return Error("the prompt has " + std::to_string(P) + " tokens, but the context is " + std::to_string(n_ctx) +
-                 " (raise --ctx)");
+                 " (raise --ctx, or drop tokens with --context-shift / --context-overflow truncate)");
   engine::Request req;
   req.prompt = std::move(prompt);
-  req.max_tokens = std::min(options.max_tokens < 0 ? n_ctx : options.max_tokens, n_ctx - P);
+  // kError: at most what the context leaves (generation ends with "length" there); the policies
+  // drop tokens instead.
+  req.max_tokens = fixed ? std::min(options.max_tokens < 0 ? n_ctx : options.max_tokens, n_ctx - P) : options.max_tokens;
+  req.overflow = options.overflow;
+  req.n_keep = options.n_keep;
   req.sampling = options.sampling;
   req.stop = options.stop;
   req.ignore_eos = options.ignore_eos;
@@ -111,7 +116,8 @@ Result<Generation> Generator::generate(const std::vector<int32_t>& prompt_in, co
   engine::SubmitResult sub = engine_->submit(std::move(req));
   if (sub.code != engine::SubmitCode::kOk) return Error(sub.message);
   Generation g;
-  g.n_prompt_tokens = P;
+  g.n_prompt_tokens = sub.handle->n_prompt_tokens();
+  g.n_prompt_dropped = sub.handle->n_prompt_dropped();
   g.n_threads = engine_->n_threads();
   bool first = true;
   engine::Event ev;
@@ -135,13 +141,15 @@ Result<Generation> Generator::generate(const std::vector<int32_t>& prompt_in, co
   }
   g.decode_seconds = timer.seconds() - g.prefill_seconds;
   g.n_cached_tokens = sub.handle->n_cached_tokens();
+  g.n_context_shifts = sub.handle->n_context_shifts();
   return g;
 }
 
 int32_t context_for(const Model& model, int32_t n_prompt, int32_t max_tokens) {
   const int32_t P = std::max<int32_t>(n_prompt, 1);  // an empty prompt becomes BOS
   const int32_t want = P + std::max<int32_t>(max_tokens, 1);
-  return std::max<int32_t>(8, std::min(want, std::max(model.n_ctx_train(), P + 1)));
+  const int32_t train = model.n_ctx_train() > 0 ? model.n_ctx_train() : want;
+  return std::max<int32_t>(8, std::min(want, train));
 }
 
 Result<Generation> generate(std::shared_ptr<const Model> model, std::string_view prompt, const GenerateOptions& options,

@@ -38,6 +38,23 @@ const char* finish_reason_name(FinishReason r) {
   return "none";
 }
 
+const char* context_overflow_name(ContextOverflow p) {
+  switch (p) {
+    case ContextOverflow::kShift: return "shift";
+    case ContextOverflow::kTruncate: return "truncate";
+    case ContextOverflow::kError: break;
+  }
+  return "error";
+}
+
+bool parse_context_overflow(const std::string& s, ContextOverflow* out) {
+  if (s == "error") *out = ContextOverflow::kError;
+  else if (s == "shift" || s == "context-shift") *out = ContextOverflow::kShift;
+  else if (s == "truncate") *out = ContextOverflow::kTruncate;
+  else return false;
+  return true;
+}
+
 struct RequestHandle::Queue {
   std::mutex mu;
   std::condition_variable cv;
@@ -89,6 +106,11 @@ struct ChoiceState {
   int32_t n_gen = 0;
   int32_t out = -1;         // logits row of this step
   bool done = false;
+  // ContextOverflow::kShift only: the tokens of the sequence (in KV, then the one to feed next;
+  // capacity n_ctx + 1, reserved at admission) and, after a shift, the next of them to recompute
+  // (-1: none; the kept window is decoded in chunks, logits for its last token only).
+  std::vector<int32_t> history;
+  int32_t replay = -1;
 };
 
 struct Active {
@@ -100,6 +122,7 @@ struct Active {
   bool prefilling = true;
   int32_t prompt_out = -1;  // logits row of the last prompt token, the step it is decoded
   int32_t n_open = 0;       // choices not done
+  int32_t n_keep = 0;       // kShift: positions a context shift keeps at the start
 };
 
 struct Queued {
@@ -108,6 +131,39 @@ struct Queued {
   int32_t first_choice = 0;
   bool last_part = true;    // a request waits while its last part is queued
 };
+
+// n_keep of a request against its prompt and the context: < 0 or past the prompt keeps the whole
+// prompt; at most n_ctx - 4 so that a shift always drops something (llama.cpp's bound).
+int32_t clamp_keep(int32_t n_keep, int32_t P, int32_t n_ctx) {
+  if (n_keep < 0 || n_keep > P) n_keep = P;
+  return std::max(0, std::min(n_keep, n_ctx - 4));
+}
+
+// kShift / kTruncate: drops prompt tokens after the first n_keep so the prompt fits (see
+// ContextOverflow); returns how many were dropped. req->n_keep becomes the clamped count.
+int32_t fit_prompt(Request* req, int32_t n_ctx) {
+  auto& p = req->prompt;
+  const int32_t P = static_cast<int32_t>(p.size());
+  const int32_t keep = clamp_keep(req->n_keep, P, n_ctx);
+  req->n_keep = keep;
+  int32_t drop = 0;
+  if (req->overflow == ContextOverflow::kShift) {
+    if (P < n_ctx) return 0;
+    // llama.cpp's server: erase whole blocks of half the context after n_keep.
+    const int32_t block = std::max(1, (n_ctx - keep) / 2);
+    drop = (P - keep - block) / block * block;
+  } else {
+    // Room for max_tokens, at most half of what n_keep leaves (also when max_tokens is unbounded).
+    const int64_t half = (n_ctx - keep) / 2;
+    const int64_t room = req->max_tokens >= 0 ? std::min<int64_t>(req->max_tokens, half) : half;
+    const int64_t target = std::max<int64_t>(keep + 1, n_ctx - room);
+    if (P < n_ctx && (req->max_tokens < 0 || static_cast<int64_t>(P) + req->max_tokens <= n_ctx)) return 0;
+    drop = P - static_cast<int32_t>(std::min<int64_t>(target, n_ctx - 1));
+  }
+  drop = std::max(0, std::min(drop, P - keep - 1));
+  p.erase(p.begin() + keep, p.begin() + keep + drop);
+  return drop;
+}
 
 }  // namespace
 
@@ -149,6 +205,7 @@ struct EngineImpl {
   void finish_choice(Active& a, ChoiceState& c, FinishReason why, std::string text, std::string error = {});
   void fail_request(Active& a, const std::string& error);
   void sample_choice(Active& a, ChoiceState& c, const float* row);
+  void shift_context(Active& a, ChoiceState& c, int32_t next_token);
   void step();
   void publish();
   // Requests waiting (mu held): a request counts once, however many of its parts wait.
@@ -238,20 +295,26 @@ SubmitResult Engine::submit(Request req) {
     if (t < 0 || t >= impl_->n_vocab)
       return refuse(SubmitCode::kInvalid, "prompt token id " + std::to_string(t) + " is outside the vocabulary [0, " +
                                               std::to_string(impl_->n_vocab) + ")");
-  if (P >= n_ctx)
-    return refuse(SubmitCode::kInvalid, "this model's context is " + std::to_string(n_ctx) + " tokens, but the prompt has " +
-                                            std::to_string(P) + " tokens");
-  if (req.max_tokens >= 0 && static_cast<int64_t>(P) + req.max_tokens > n_ctx)
-    return refuse(SubmitCode::kInvalid, "this model's context is " + std::to_string(n_ctx) + " tokens, but " +
-                                            std::to_string(P) + " prompt tokens + max_tokens " +
-                                            std::to_string(req.max_tokens) + " exceed it");
+  int32_t dropped = 0;
+  if (req.overflow == ContextOverflow::kError) {
+    if (P >= n_ctx)
+      return refuse(SubmitCode::kInvalid, "this model's context is " + std::to_string(n_ctx) +
+                                              " tokens, but the prompt has " + std::to_string(P) + " tokens");
+    if (req.max_tokens >= 0 && static_cast<int64_t>(P) + req.max_tokens > n_ctx)
+      return refuse(SubmitCode::kInvalid, "this model's context is " + std::to_string(n_ctx) + " tokens, but " +
+                                              std::to_string(P) + " prompt tokens + max_tokens " +
+                                              std::to_string(req.max_tokens) + " exceed it");
+  } else {
+    dropped = fit_prompt(&req, n_ctx);
+  }
   if (req.n_choices < 1 || req.n_choices > kMaxChoices)
     return refuse(SubmitCode::kInvalid, "n must be between 1 and " + std::to_string(kMaxChoices) + ", got " +
                                             std::to_string(req.n_choices));
   if (req.top_logprobs > 20) return refuse(SubmitCode::kInvalid, "top_logprobs must be at most 20");
   if (req.grammar) impl_->vocab_for_grammar();  // built here, not on the engine thread
   auto h = std::make_shared<RequestHandle>();
-  h->n_prompt_ = P;
+  h->n_prompt_ = static_cast<int32_t>(req.prompt.size());
+  h->n_dropped_ = dropped;
   h->on_event_ = std::move(req.on_event);
   h->open_.store(req.n_choices);
   {
@@ -273,6 +336,7 @@ SubmitResult Engine::submit(Request req) {
     }
     h->id_ = impl_->next_id++;
     ++impl_->st.requests_submitted;
+    impl_->st.prompt_tokens_dropped += static_cast<uint64_t>(dropped);
     // Parts of at most n_parallel choices; the last one carries the moved request.
     const int32_t n = req.n_choices, per = impl_->params.n_parallel;
     for (int32_t first = 0; first < n; first += per) {
@@ -327,6 +391,7 @@ void EngineImpl::admit(Queued q) {
   else kv->seq_free(slots[primary].seq);
   for (size_t i = 1; i < chosen.size(); ++i) kv->seq_free(slots[chosen[i]].seq);
   a->n_past = reuse;
+  a->n_keep = clamp_keep(a->req.n_keep, static_cast<int32_t>(P.size()), params.n_ctx);
   a->h->n_cached_.store(a->n_past);
   a->choices.resize(n);
   a->n_open = n;
@@ -341,6 +406,10 @@ void EngineImpl::admit(Queued q) {
     c.sampler = std::make_unique<sampling::Sampler>(n_vocab, sp);
     for (int32_t t : P) c.sampler->accept(t);
     c.text = std::make_unique<ChoiceText>(tok, a->req.stop, a->req.continuation);
+    if (a->req.overflow == ContextOverflow::kShift) {
+      c.history.reserve(static_cast<size_t>(params.n_ctx) + 1);
+      c.history.assign(P.begin(), P.end());
+    }
     if (a->req.grammar) {
       const auto& gv = grammar_vocab;  // set by submit() before the request was queued
       c.matcher = std::make_unique<grammar::Matcher>(a->req.grammar, gv);
@@ -429,10 +498,32 @@ void EngineImpl::sample_choice(Active& a, ChoiceState& c, const float* row) {
   } else if (a.req.max_tokens >= 0 && c.n_gen >= a.req.max_tokens) {
     finish_choice(a, c, FinishReason::kLength, c.text->finish());
   } else if (kv->seq_len(slots[c.slot].seq) >= params.n_ctx) {
-    finish_choice(a, c, FinishReason::kLength, c.text->finish());
+    if (a.req.overflow == ContextOverflow::kShift) shift_context(a, c, t);
+    else finish_choice(a, c, FinishReason::kLength, c.text->finish());
   } else {
     c.last_token = t;
+    if (a.req.overflow == ContextOverflow::kShift) c.history.push_back(t);
   }
+}
+
+// The choice's sequence holds n_ctx positions and `next_token` must go in: drop n_discard tokens
+// after the first n_keep (llama.cpp's rule), map what the prefix cache still holds of the kept
+// window and recompute the rest (step() feeds it in chunks, then samples after next_token).
+void EngineImpl::shift_context(Active& a, ChoiceState& c, int32_t next_token) {
+  const int32_t seq = slots[c.slot].seq;
+  const int32_t n_past = kv->seq_len(seq);
+  NURI_CHECK(static_cast<int32_t>(c.history.size()) == n_past);
+  const int32_t n_keep = std::min(a.n_keep, n_past - 2);
+  const int32_t n_discard = (n_past - n_keep) / 2;
+  c.history.erase(c.history.begin() + n_keep, c.history.begin() + n_keep + n_discard);
+  c.history.push_back(next_token);
+  kv->seq_free(seq);
+  const int32_t n = static_cast<int32_t>(c.history.size());
+  c.replay = params.prefix_reuse ? kv->seq_attach_prefix(seq, c.history.data(), n - 1) : 0;
+  c.last_token = next_token;
+  a.h->n_shifts_.fetch_add(1);
+  std::lock_guard lk(mu);
+  ++st.context_shifts;
 }
 
 void EngineImpl::step() {
@@ -483,7 +574,7 @@ void EngineImpl::step() {
     if (a->prefilling) continue;
     for (auto& c : a->choices) {
       c.out = -1;
-      if (c.done) continue;
+      if (c.done || c.replay >= 0) continue;  // a shifted choice recomputes its window below
       const Slot& s = slots[c.slot];
       const int32_t pos = kv->seq_len(s.seq);
       if (!kv->seq_append(s.seq, &c.last_token, 1)) {
@@ -512,6 +603,29 @@ void EngineImpl::step() {
     }
     a->n_past += m;
     budget -= m;
+  }
+  // Choices after a context shift: the kept window in chunks, logits for its last token.
+  for (auto& a : active) {
+    if (a->prefilling) continue;
+    for (auto& c : a->choices) {
+      if (c.done || c.replay < 0 || budget <= 0) continue;
+      const int32_t seq = slots[c.slot].seq;
+      const int32_t n = static_cast<int32_t>(c.history.size());
+      const int32_t m = std::min(budget, n - c.replay);
+      if (!kv->seq_append(seq, c.history.data() + c.replay, m)) {
+        finish_choice(*a, c, FinishReason::kError, c.text->finish(), "the KV cache is full");
+        continue;
+      }
+      for (int32_t i = 0; i < m; ++i) {
+        const int32_t pos = c.replay + i;
+        const bool last = pos + 1 == n;
+        batch.push_back({c.history[pos], pos, seq, last});
+        if (last) c.out = n_out++;
+      }
+      c.replay += m;
+      if (c.replay == n) c.replay = -1;
+      budget -= m;
+    }
   }
   if (batch.empty()) {
     std::erase_if(active, [](const auto& a) { return a->n_open == 0; });

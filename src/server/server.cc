@@ -178,6 +178,32 @@ struct Job {
   std::unique_ptr<Generation> gen;
 };
 
+// Prompt tokens a context shift or truncation keeps: for chat, the tokens of the system message
+// (the common prefix of the prompt and the system turn rendered alone); else BOS + keep.
+int32_t keep_tokens(ServedModel& sm, const tokenizer::Tokenizer& tok, const ApiRequest& r, const std::vector<int32_t>& ids,
+                    bool chat_request, int32_t keep) {
+  const bool bos = !ids.empty() && ids[0] == tok.bos_id();
+  const int32_t base = keep < 0 ? -1 : keep + (bos ? 1 : 0);
+  if (!chat_request || base < 0 || !r.messages.is_array() || r.messages.empty() || !r.messages[0].is_object() ||
+      r.messages[0].value("role", "") != "system")
+    return base;
+  chat::ChatInputs in;
+  in.messages = nlohmann::ordered_json::array({r.messages[0]});
+  in.add_generation_prompt = false;
+  in.bos_token = sm.bos;
+  in.eos_token = sm.eos;
+  Result<std::string> text = Error("unset");
+  {
+    std::lock_guard lk(sm.tmpl_mu);
+    text = sm.tmpl.apply(in);
+  }
+  if (!text.ok()) return base;
+  const std::vector<int32_t> sys = tok.encode(*text, /*add_special=*/true, /*parse_special=*/true);
+  size_t n = 0;
+  while (n < sys.size() && n < ids.size() && sys[n] == ids[n]) ++n;
+  return std::max(base, static_cast<int32_t>(n));
+}
+
 }  // namespace
 
 void Server::Impl::handle_generate(Endpoint ep, const httplib::Request& hreq, httplib::Response& res) {
@@ -251,11 +277,12 @@ void Server::Impl::handle_generate(Endpoint ep, const httplib::Request& hreq, ht
   }
   const char* prompt_param = ep == Endpoint::kChat ? "messages" : "prompt";
   const int64_t n_ctx = engine->n_ctx();
-  if (static_cast<int64_t>(ids.size()) >= n_ctx)
+  const bool fixed_ctx = opts.overflow == engine::ContextOverflow::kError;
+  if (fixed_ctx && static_cast<int64_t>(ids.size()) >= n_ctx)
     return send_error(res, ApiError{400, "this model's maximum context length is " + std::to_string(n_ctx) +
                                              " tokens, but the prompt has " + std::to_string(ids.size()) + " tokens",
                                     "invalid_request_error", prompt_param, "context_length_exceeded"});
-  if (r.max_tokens > 0 && static_cast<int64_t>(ids.size()) + r.max_tokens > n_ctx)
+  if (fixed_ctx && r.max_tokens > 0 && static_cast<int64_t>(ids.size()) + r.max_tokens > n_ctx)
     return send_error(res, ApiError{400, "this model's maximum context length is " + std::to_string(n_ctx) +
                                              " tokens, but you requested " + std::to_string(ids.size() + r.max_tokens) +
                                              " tokens (" + std::to_string(ids.size()) + " in the prompt, " +
@@ -276,6 +303,8 @@ void Server::Impl::handle_generate(Endpoint ep, const httplib::Request& hreq, ht
     return;
   }
   engine::Request er;
+  er.overflow = opts.overflow;
+  if (!fixed_ctx) er.n_keep = keep_tokens(sm, tok, r, ids, ep == Endpoint::kChat, opts.keep);
   er.prompt = std::move(ids);
   er.n_choices = r.n;
   er.max_tokens = r.max_tokens;
@@ -300,7 +329,6 @@ void Server::Impl::handle_generate(Endpoint ep, const httplib::Request& hreq, ht
     std::random_device rd;
     sp.seed = (static_cast<uint64_t>(rd()) << 32) ^ rd();
   }
-  const int32_t n_prompt = static_cast<int32_t>(er.prompt.size());
   engine::SubmitResult sr = engine->submit(std::move(er));
   if (sr.code == engine::SubmitCode::kQueueFull)
     return send_error(res, ApiError{503, sr.message, "server_error", "", "server_busy"});
@@ -309,6 +337,7 @@ void Server::Impl::handle_generate(Endpoint ep, const httplib::Request& hreq, ht
   if (sr.code != engine::SubmitCode::kOk)
     return send_error(res, ApiError{400, sr.message, "invalid_request_error", "", "invalid_value"});
   job->handle = sr.handle;
+  const int32_t n_prompt = sr.handle->n_prompt_tokens();  // after a truncation or shift policy dropped tokens
   job->gen = std::make_unique<Generation>(job->req, tok, new_id(ep == Endpoint::kChat ? "chatcmpl" : "cmpl"),
                                           model_id, n_prompt, echo_text);
   if (ep == Endpoint::kChat && r.tools && r.tool_choice != "none") job->gen->set_tool_parsing(sm.reply_syntax, *r.tools);

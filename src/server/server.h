@@ -17,6 +17,7 @@
 #include <string>
 
 #include "base/status.h"
+#include "nuri/engine.h"
 #include "server/model_pool.h"
 
 namespace nuri::server {
@@ -28,6 +29,10 @@ struct ServerOptions {
   std::chrono::milliseconds model_wait{120000};  // how long a request waits for memory for its model
   int http_threads = 0;          // 0: enough for every slot and queued request
   size_t max_body_bytes = 8 << 20;
+  // Requests whose tokens do not fit the context: 400 with the counts (kError), or the engine's
+  // shift / truncate policy keeping the system message's tokens (chat) or BOS + keep.
+  engine::ContextOverflow overflow = engine::ContextOverflow::kError;
+  int32_t keep = 0;
 };
 
 class Server {
