@@ -1,8 +1,9 @@
-// nuri bench -m FILE [-p 512] [-n 128] [-t THREADS] [-r RUNS] [--parallel N] | nuri bench --bandwidth
+// nuri bench -m FILE [-p 512] [-n 128] [-t THREADS] [-r RUNS] [--parallel N | --depth 0,8192,...] | nuri bench --bandwidth
 // Prefill and decode speed (medians of runs), decode as a fraction of the memory-bandwidth limit
 // (bytes of weights read per token / measured read bandwidth), peak RSS. With --parallel N: N
 // samples of the same prompt through the engine (one prefill, a shared paged KV), aggregate
-// decode tokens/s against the single stream, and the KV bytes the N samples hold. Human lines on
+// decode tokens/s against the single stream, and the KV bytes the N samples hold. With --depth
+// D1,D2,...: decode speed after D tokens of context (llama-bench's -d) and the KV bytes there. Human lines on
 // stdout, then one JSON line with the same numbers (bench/compare.sh reads it).
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -154,11 +155,91 @@ nuri::Result<ParallelResult> bench_parallel(const nuri::runtime::LoadedModel& lm
   return res;
 }
 
+// --depth: "0,8192,32768" -> sorted, distinct depths; false (message printed) on a bad list.
+bool parse_depths(const std::string& arg, std::vector<int>* out) {
+  out->clear();
+  size_t i = 0;
+  while (i <= arg.size()) {
+    const size_t j = std::min(arg.find(',', i), arg.size());
+    const std::string item = arg.substr(i, j - i);
+    char* end = nullptr;
+    const long v = std::strtol(item.c_str(), &end, 10);
+    if (item.empty() || *end != '\0' || v < 0 || v > (1 << 24)) {
+      std::fprintf(stderr, "nuri bench: --depth takes a list of token counts like 0,8192,32768; got '%s'\n", arg.c_str());
+      return false;
+    }
+    out->push_back(static_cast<int>(v));
+    i = j + 1;
+  }
+  std::sort(out->begin(), out->end());
+  out->erase(std::unique(out->begin(), out->end()), out->end());
+  return true;
+}
+
+struct DepthResult {
+  int depth = 0;
+  double decode_tok_s = 0;  // median of the runs
+  double kv_bytes = 0;      // K and V of depth positions
+};
+
+// llama-bench's -d: for each depth (ascending), the context is filled to `depth` tokens (untimed,
+// in chunks of 512; each depth extends the previous one's prefill), then n_gen tokens are decoded
+// one at a time and timed; the decoded positions are dropped again before the next run.
+nuri::Result<std::vector<DepthResult>> bench_depths(const nuri::runtime::LoadedModel& lm, const std::vector<int32_t>& pattern,
+                                                    const std::vector<int>& depths, int n_gen, int threads, int runs) {
+  const auto& cfg = lm.model->config();
+  nuri::model::ContextParams cp;
+  cp.n_ctx = depths.back() + n_gen + 16;
+  cp.n_batch = 512;
+  cp.n_threads = threads;
+  NURI_ASSIGN_OR_RETURN(auto session, nuri::runtime::Session::create(lm.model, cp));
+  auto& c = *session;
+  const double kv_per_position = static_cast<double>(c.kv_bytes()) / cp.n_ctx;
+  std::vector<DepthResult> out;
+  std::vector<nuri::model::BatchToken> batch;
+  batch.reserve(512);
+  int filled = 0;
+  int32_t next = pattern[0];
+  for (int d : depths) {
+    nuri::Timer tf;
+    c.seq_truncate(0, filled);
+    while (filled < d) {
+      const int m = std::min(512, d - filled);
+      batch.clear();
+      for (int i = 0; i < m; ++i) {
+        const int pos = filled + i;
+        batch.push_back({pattern[pos % pattern.size()], pos, 0, pos + 1 == d});
+      }
+      if (auto st = c.decode(batch); !st.is_ok()) return nuri::Error(st.message());
+      filled += m;
+    }
+    if (d > 0) next = argmax(c.logits(0), cfg.n_vocab);
+    std::fprintf(stderr, "depth %d: context filled in %.1f s\n", d, tf.seconds());
+    std::vector<double> tg;
+    for (int r = 0; r < runs && n_gen > 0; ++r) {
+      c.seq_truncate(0, d);
+      int32_t tok = next;
+      nuri::Timer t;
+      for (int i = 0; i < n_gen; ++i) {
+        batch.assign(1, {tok, d + i, 0, true});
+        if (auto st = c.decode(batch); !st.is_ok()) return nuri::Error(st.message());
+        tok = argmax(c.logits(0), cfg.n_vocab);
+      }
+      tg.push_back(n_gen / t.seconds());
+      std::fprintf(stderr, "depth %d run %d: decode %.2f tok/s\n", d, r, tg.back());
+    }
+    c.seq_truncate(0, d);
+    out.push_back({d, median(tg), kv_per_position * d});
+  }
+  return out;
+}
+
 int run_bench(int argc, char** argv) {
   CLI::App app{"Measure prefill and decode speed, and memory read bandwidth.", "nuri bench"};
   std::string model_path;
   int n_prompt = 512, n_gen = 128, threads = 0, runs = 3, parallel = 1;
   bool bandwidth_only = false, no_bandwidth = false;
+  std::string depth_arg;
   app.add_option("-m,--model", model_path, "GGUF file, Hugging Face directory or store name");
   app.add_option("-p,--prompt-tokens", n_prompt, "prompt tokens to prefill (default 512)")->check(CLI::Range(1, 1 << 16));
   app.add_option("-n,--gen-tokens", n_gen, "tokens to decode (default 128)")->check(CLI::Range(0, 1 << 16));
@@ -166,6 +247,9 @@ int run_bench(int argc, char** argv) {
   app.add_option("-r,--runs", runs, "runs; medians are reported (default 3)")->check(CLI::Range(1, 1000));
   app.add_option("--parallel", parallel, "also decode N samples of the prompt at once through the engine (default 1: off)")
       ->check(CLI::Range(1, 256));
+  app.add_option("--depth", depth_arg,
+                 "decode speed after N tokens of context, for each N of a list (0,8192,32768): the context is filled "
+                 "untimed, then -n tokens are decoded (llama-bench's -d); reports tok/s and KV bytes per depth");
   app.add_flag("--bandwidth", bandwidth_only, "only measure memory read bandwidth");
   app.add_flag("--no-bandwidth", no_bandwidth, "skip the bandwidth measurement");
   try {
@@ -194,6 +278,38 @@ int run_bench(int argc, char** argv) {
   std::vector<int32_t> ids = lm->tokenizer.encode(text, /*add_special=*/true, /*parse_special=*/false);
   while (static_cast<int>(ids.size()) < n_prompt) ids.push_back(ids.empty() ? 0 : ids.back());
   ids.resize(n_prompt);
+
+  if (!depth_arg.empty()) {
+    std::vector<int> depths;
+    if (!parse_depths(depth_arg, &depths)) return 1;
+    if (parallel > 1) {
+      std::fprintf(stderr, "nuri bench: --depth and --parallel measure different things; give one\n");
+      return 1;
+    }
+    auto res = bench_depths(*lm, ids, depths, n_gen, threads, runs);
+    if (!res.ok()) {
+      std::fprintf(stderr, "nuri bench: --depth: %s\n", res.error().c_str());
+      return 1;
+    }
+    const double tg0 = res->front().decode_tok_s;
+    std::printf("model: %s\n", lm->name.c_str());
+    std::printf("threads: %d, kernels: %s\n", threads, target);
+    for (const auto& r : *res)
+      std::printf("decode %d tokens at depth %d: %.2f tok/s (median of %d)%s, KV %.2f MiB\n", n_gen, r.depth,
+                  r.decode_tok_s, runs,
+                  res->front().depth == 0 && r.depth > 0 && tg0 > 0
+                      ? (" = " + std::to_string(static_cast<int>(100 * r.decode_tok_s / tg0 + 0.5)) + " % of depth 0").c_str()
+                      : "",
+                  r.kv_bytes / 1048576.0);
+    std::printf("peak RSS: %.0f MiB\n", peak_rss_kib() / 1024.0);
+    std::printf("{\"engine\":\"nuri\",\"model\":\"%s\",\"threads\":%d,\"kernels\":\"%s\",\"gen_tokens\":%d,\"depths\":[",
+                model_path.c_str(), threads, target, n_gen);
+    for (size_t i = 0; i < res->size(); ++i)
+      std::printf("%s{\"depth\":%d,\"decode_tok_s_median\":%.2f,\"kv_bytes\":%.0f}", i ? "," : "", (*res)[i].depth,
+                  (*res)[i].decode_tok_s, (*res)[i].kv_bytes);
+    std::printf("]}\n");
+    return 0;
+  }
 
   nuri::model::ContextParams cp;
   cp.n_ctx = n_prompt + n_gen + 16;
