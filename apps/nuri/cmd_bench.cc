@@ -18,6 +18,7 @@
 
 #include "base/thread_pool.h"
 #include "base/timer.h"
+#include "bench_bandwidth.h"
 #include "cli_common.h"
 #include "command.h"
 #include "kernels/cpu/cpu.h"
@@ -40,40 +41,6 @@ long peak_rss_kib() {
   while (std::getline(in, line))
     if (line.rfind("VmHWM:", 0) == 0) return std::atol(line.c_str() + 6);
   return 0;
-}
-
-// Read bandwidth (GB/s) of `threads` threads summing a buffer much larger than the caches.
-double measure_bandwidth(int threads) {
-  const size_t bytes = size_t{1} << 30;  // 1 GiB
-  const size_t n = bytes / sizeof(uint64_t);
-  std::unique_ptr<uint64_t[]> buf(new uint64_t[n]);
-  nuri::ThreadPool pool(threads);
-  pool.run([&](int th, int nt) {  // first touch by the thread that reads it
-    int64_t b, e;
-    nuri::ThreadPool::split(static_cast<int64_t>(n), 4096, th, nt, &b, &e);
-    for (int64_t i = b; i < e; ++i) buf[i] = static_cast<uint64_t>(i);
-  });
-  std::vector<uint64_t> sink(threads * 8);
-  double best = 0;
-  for (int rep = 0; rep < 5; ++rep) {
-    nuri::Timer t;
-    pool.run([&](int th, int nt) {
-      int64_t b, e;
-      nuri::ThreadPool::split(static_cast<int64_t>(n), 4096, th, nt, &b, &e);
-      uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-      for (int64_t i = b; i + 4 <= e; i += 4) {
-        s0 += buf[i];
-        s1 += buf[i + 1];
-        s2 += buf[i + 2];
-        s3 += buf[i + 3];
-      }
-      sink[th * 8] = s0 + s1 + s2 + s3;
-    });
-    best = std::max(best, bytes / t.seconds() / 1e9);
-  }
-  volatile uint64_t keep = sink[0];
-  (void)keep;
-  return best;
 }
 
 // Bytes of weights one decode step reads: every matmul weight (experts: the used fraction).
@@ -260,9 +227,13 @@ int run_bench(int argc, char** argv) {
   if (threads <= 0) threads = nuri::ThreadPool::default_threads();
   const char* target = nuri::kernels::cpu::target_name(nuri::kernels::cpu::active_target());
   if (bandwidth_only) {
-    const double bw = measure_bandwidth(threads);
-    std::printf("memory read bandwidth: %.1f GB/s (%d threads)\n", bw, threads);
-    std::printf("{\"engine\":\"nuri\",\"threads\":%d,\"bandwidth_gb_s\":%.2f}\n", threads, bw);
+    const nuri::cli::Bandwidth bw = nuri::cli::measure_read_bandwidth(threads);
+    std::printf("memory read bandwidth: best %.1f GB/s, median %.1f GB/s (%zu runs over %.1f GiB, %d threads, %s loads)\n",
+                bw.best_gb_s, bw.median_gb_s, bw.runs_gb_s.size(), bw.buffer_gib, threads, bw.loads);
+    std::printf("{\"engine\":\"nuri\",\"threads\":%d,\"bandwidth_gb_s\":%.2f,\"bandwidth_median_gb_s\":%.2f,\"runs\":[",
+                threads, bw.best_gb_s, bw.median_gb_s);
+    for (size_t i = 0; i < bw.runs_gb_s.size(); ++i) std::printf("%s%.2f", i ? "," : "", bw.runs_gb_s[i]);
+    std::printf("]}\n");
     return 0;
   }
   if (model_path.empty()) {
@@ -358,7 +329,7 @@ int run_bench(int argc, char** argv) {
   }
   const double wbytes = weight_bytes_per_token(*lm->model);
   const double rss_mib = peak_rss_kib() / 1024.0;  // before the bandwidth buffer
-  const double bw = no_bandwidth ? 0.0 : measure_bandwidth(threads);
+  const double bw = no_bandwidth ? 0.0 : nuri::cli::measure_read_bandwidth(threads).best_gb_s;
   const double limit = bw > 0 ? bw * 1e9 / wbytes : 0.0;  // tok/s if decode only streamed weights
   const double frac = limit > 0 ? tg_med / limit : 0.0;
   std::printf("model: %s (%.0f MiB of weights read per token)\n", lm->name.c_str(), wbytes / (1 << 20));
