@@ -4,6 +4,9 @@ checkpoint (model.safetensors + config.json + tokenizer files) that `nuri conver
 
 Reproducible: same --seed -> same init, same data order, same loss curve (CPU, 1 thread; the
 loss of every step is written to OUT/loss.tsv). Loss is masked to assistant tokens (+ <|im_end|>).
+A sample is either {"user", "assistant"} (kinds a-c, one turn) or {"messages": [{"role", "content"},
+...]} (kind d: system, user, then assistant replies and observations as user turns, exactly the
+agent's conversation); multi-turn samples carry the loss on every assistant turn.
 Usage: train.py --corpus DIR --tok DIR --out DIR [--seed 1234] [--steps 2400] [--stop-after N]
 """
 import argparse
@@ -31,23 +34,46 @@ def render(user, assistant=None):
     return s
 
 
+def render_messages(messages, add_generation_prompt=False):
+    """The model's chat template (ChatML, no default system turn) over a message list."""
+    s = "".join("<|im_start|>" + m["role"] + "\n" + m["content"] + "<|im_end|>\n" for m in messages)
+    return s + ("<|im_start|>assistant\n" if add_generation_prompt else "")
+
+
+def encode_messages(tok, messages):
+    """(ids, spans): ids of the whole conversation, spans [(begin, end)] of every assistant turn's
+    content + <|im_end|> (the trained tokens). Each turn's prompt must tokenize as a prefix of the
+    whole conversation (what the model sees at inference is what it was trained on)."""
+    full = tok.encode(render_messages(messages))
+    spans = []
+    for i, m in enumerate(messages):
+        if m["role"] != "assistant":
+            continue
+        p = tok.encode(render_messages(messages[:i], add_generation_prompt=True))
+        e = len(tok.encode(render_messages(messages[:i + 1]))) - 1  # without the "\n" after <|im_end|>
+        assert full[:len(p)] == p and full[e - 1] == tok.vocab["<|im_end|>"], "turn tokens are not a prefix"
+        spans.append((len(p), e))
+    return full, spans
+
+
 def load_samples(corpus, tok, mix, seed):
-    """Tokenized samples [(ids, n_prompt)] for each kind, in file order (cached on disk)."""
-    cache = os.path.join(corpus, "tokens-%s.pt" % tok_fingerprint(tok))
-    if os.path.exists(cache):
-        return torch.load(cache)
+    """Tokenized samples [(ids, spans)] for each kind, in file order (cached on disk per kind)."""
     out = {}
     for k in mix:
+        cache = os.path.join(corpus, "tokens-%s-%s.pt" % (tok_fingerprint(tok), k))
+        if os.path.exists(cache) and os.path.getmtime(cache) > os.path.getmtime(os.path.join(corpus, "train_%s.jsonl" % k)):
+            out[k] = torch.load(cache)
+            continue
         rows = []
         with open(os.path.join(corpus, "train_%s.jsonl" % k), encoding="utf-8") as f:
             for line in f:
                 s = json.loads(line)
-                p = tok.encode(render(s["user"]))
-                full = tok.encode(render(s["user"], s["assistant"]))
-                assert full[:len(p)] == p, "prompt tokens are not a prefix"
-                rows.append((full[:-1] if full[-1] == tok.vocab["\u010a"] else full, len(p)))  # drop final "\n"
+                msgs = s["messages"] if "messages" in s else [{"role": "user", "content": s["user"]},
+                                                              {"role": "assistant", "content": s["assistant"]}]
+                full, spans = encode_messages(tok, msgs)
+                rows.append((full[:spans[-1][1]], spans))  # drop the final "\n"
         out[k] = rows
-    torch.save(out, cache)
+        torch.save(rows, cache)
     return out
 
 
@@ -57,10 +83,12 @@ def tok_fingerprint(tok):
     return h[:10]
 
 
-def pack_rows(samples, mix, seq, seed):
+def pack_rows(samples, mix, seq, seed, stats=None):
     """Infinite generator of (input, target) rows of length seq. Samples of each kind are shuffled
     with the seed, interleaved by the mix weights, and packed whole (never split) into rows of
-    seq+1 tokens; targets are -100 outside assistant tokens and in the padding."""
+    seq+1 tokens; targets are -100 outside assistant tokens and in the padding. A sample that does
+    not fit the rest of a row waits (in order) for the next row while up to 8 further draws try to
+    fill the gap, so long multi-turn samples do not leave rows half empty."""
     rng = random.Random(seed)
     orders = {k: list(range(len(samples[k]))) for k in mix}
     pos = {k: len(orders[k]) for k in mix}
@@ -75,21 +103,30 @@ def pack_rows(samples, mix, seq, seed):
         pos[k] += 1
         return samples[k][i]
 
-    pending = None
+    waiting = []
     while True:
         ids, tgt = [], []
-        while True:
-            s = pending if pending is not None else next_sample()
-            pending = None
-            full, n_prompt = s
+        carry, misses = [], 0
+        while misses < 8:
+            s = waiting.pop(0) if waiting else next_sample()
+            full, spans = s
             if len(full) > seq + 1:
                 continue
             if len(ids) + len(full) > seq + 1:
-                pending = s
-                break
+                carry.append(s)
+                misses += 1
+                continue
+            mask = [0] * len(full)
+            for b, e in spans:
+                mask[b:e] = [1] * (e - b)
             ids.extend(full)
-            tgt.extend([0] * n_prompt + [1] * (len(full) - n_prompt))
+            tgt.extend(mask)
+        waiting = carry + waiting
         pad = seq + 1 - len(ids)
+        if stats is not None:
+            stats["tokens"] = stats.get("tokens", 0) + seq + 1
+            stats["pad"] = stats.get("pad", 0) + pad
+            stats["loss_tokens"] = stats.get("loss_tokens", 0) + sum(tgt)
         ids.extend([0] * pad)
         tgt.extend([0] * pad)
         x = torch.tensor(ids[:-1])
@@ -158,8 +195,11 @@ def export(model, tok_dir, out_dir, tok):
     with open(os.path.join(out_dir, "generation_config.json"), "w") as f:
         json.dump({"bos_token_id": tok.vocab["<|endoftext|>"], "eos_token_id": tok.vocab["<|im_end|>"],
                    "do_sample": False}, f, indent=1)
-    for n in ("tokenizer.json", "tokenizer_config.json"):
-        shutil.copy(os.path.join(tok_dir, n), os.path.join(out_dir, n))
+    shutil.copy(os.path.join(tok_dir, "tokenizer.json"), os.path.join(out_dir, "tokenizer.json"))
+    tc = json.load(open(os.path.join(tok_dir, "tokenizer_config.json"), encoding="utf-8"))
+    tc["model_max_length"] = model.cfg["max_position_embeddings"]
+    with open(os.path.join(out_dir, "tokenizer_config.json"), "w", encoding="utf-8") as f:
+        json.dump(tc, f, ensure_ascii=False, indent=1)
 
 
 def main():
@@ -172,7 +212,9 @@ def main():
     ap.add_argument("--stop-after", type=int, default=0, help="stop after N steps (repro check)")
     ap.add_argument("--max-minutes", type=float, default=55.0)
     ap.add_argument("--batch", type=int, default=16)
-    ap.add_argument("--seq", type=int, default=256)
+    ap.add_argument("--seq", type=int, default=256, help="row length in tokens (samples are packed whole)")
+    ap.add_argument("--ctx", type=int, default=0, help="context of the exported model (max_position_embeddings); "
+                                                       "0: 512, or the --init-from checkpoint's")
     ap.add_argument("--d", type=int, default=256)
     ap.add_argument("--layers", type=int, default=4)
     ap.add_argument("--heads", type=int, default=8)
@@ -206,14 +248,22 @@ def main():
         ck = torch.load(a.init_from)
         cfg = ck["cfg"]
         model = LlamaForCausalLM(cfg)
+        if a.ctx:
+            cfg = dict(cfg, max_position_embeddings=a.ctx)
+            model = LlamaForCausalLM(cfg)
         model.load_state_dict(ck["state"])
         print("init from %s (step %s)" % (a.init_from, ck.get("step", "final")), flush=True)
+    elif a.ctx:
+        cfg["max_position_embeddings"] = a.ctx
+        model = LlamaForCausalLM(cfg)
+    assert a.seq <= cfg["max_position_embeddings"], "--seq is longer than the model's context"
     print("model: %d parameters, config %s" % (model.num_params(), json.dumps(cfg)), flush=True)
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0.0}],
                             lr=a.lr, betas=(0.9, 0.95), eps=1e-8)
-    rows = pack_rows(samples, mix, a.seq, a.seed)
+    pack_stats = {}
+    rows = pack_rows(samples, mix, a.seq, a.seed, pack_stats)
 
     def lr_at(step, elapsed=0.0):
         # Linear warmup (step-based), then cosine to 10% over whichever comes first: --steps or
@@ -257,8 +307,9 @@ def main():
         elapsed = time.time() - t_start
         if step % 20 == 0 or step == a.steps - 1:
             loss_log.flush()
-            print("step %5d  loss %.4f  smooth %.4f  lr %.2e  %.0f tok/s  %.1f min" %
-                  (step, lv, smooth, lr, n_tok / max(elapsed, 1e-9), elapsed / 60), flush=True)
+            print("step %5d  loss %.4f  smooth %.4f  lr %.2e  %.0f tok/s  %.1f min  pad %.1f%%" %
+                  (step, lv, smooth, lr, n_tok / max(elapsed, 1e-9), elapsed / 60,
+                   100.0 * pack_stats["pad"] / pack_stats["tokens"]), flush=True)
         if a.save_every and (step + 1) % a.save_every == 0 and not a.no_export:
             torch.save({"cfg": cfg, "state": model.state_dict(), "step": step + 1}, os.path.join(a.out, "ckpt.pt"))
         if a.stop_after and step + 1 >= a.stop_after:
@@ -276,6 +327,7 @@ def main():
         export(model, a.tok, os.path.join(a.out, "hf"), tok)
         with open(os.path.join(a.out, "train_info.json"), "w") as f:
             json.dump({"seed": a.seed, "steps": last, "tokens": n_tok, "wall_min": wall / 60,
+                       "padding_tokens": pack_stats["pad"], "loss_tokens": pack_stats["loss_tokens"],
                        "params": model.num_params(), "args": vars(a)}, f, indent=1)
         print("exported %s" % os.path.join(a.out, "hf"), flush=True)
 
