@@ -1,5 +1,5 @@
 // nuri bench -m FILE [-p 512] [-n 128] [-t THREADS] [-r RUNS] [--parallel N | --depth 0,8192,...] | nuri bench --bandwidth
-// Prefill and decode speed (medians of runs), decode as a fraction of the memory-bandwidth limit
+// Prefill and decode speed through the public API (nuri::Generator, medians of runs), decode as a fraction of the memory-bandwidth limit
 // (bytes of weights read per token / measured read bandwidth), peak RSS. With --parallel N: N
 // samples of the same prompt through the engine (one prefill, a shared paged KV), aggregate
 // decode tokens/s against the single stream, and the KV bytes the N samples hold. With --depth
@@ -24,6 +24,8 @@
 #include "kernels/cpu/cpu.h"
 #include "model/context.h"
 #include "nuri/engine.h"
+#include "nuri/nuri.h"
+#include "runtime/api_impl.h"
 #include "runtime/loaded_model.h"
 #include "runtime/session.h"
 #include "tokenizer/tokenizer.h"
@@ -240,9 +242,13 @@ int run_bench(int argc, char** argv) {
     std::fprintf(stderr, "nuri bench: give a model (-m FILE) or --bandwidth\n");
     return 1;
   }
-  auto lm = nuri::cli::load_model_or_default("bench", model_path);
-  if (!lm) return 1;
-  const auto& cfg = lm->model->config();
+  auto loaded = nuri::load(model_path);
+  if (!loaded.ok()) {
+    std::fprintf(stderr, "nuri bench: %s\n", loaded.error().c_str());
+    return 1;
+  }
+  const std::shared_ptr<const nuri::Model> model = *loaded;
+  const nuri::runtime::LoadedModel* lm = &model->impl().lm;
   // The anchor's prompt: a repeated sentence, cut to n_prompt tokens.
   std::string text;
   for (int i = 0; i < 400; ++i) text += "The quick brown fox jumps over the lazy dog. ";
@@ -282,41 +288,33 @@ int run_bench(int argc, char** argv) {
     return 0;
   }
 
-  nuri::model::ContextParams cp;
-  cp.n_ctx = n_prompt + n_gen + 16;
-  cp.n_batch = n_prompt;
-  cp.n_threads = threads;
-  auto ctx = nuri::runtime::Session::create(lm->model, cp);
-  if (!ctx.ok()) {
-    std::fprintf(stderr, "nuri bench: %s\n", ctx.error().c_str());
+  // Prefill and decode through the public API, as a program using nuri would: one Generator,
+  // greedy, past end-of-generation tokens, the prompt recomputed every run (no prefix reuse).
+  nuri::GeneratorOptions go;
+  go.n_ctx = n_prompt + n_gen + 16;
+  go.n_threads = threads;
+  go.prefix_reuse = false;
+  auto gen = nuri::Generator::create(model, go);
+  if (!gen.ok()) {
+    std::fprintf(stderr, "nuri bench: %s\n", gen.error().c_str());
     return 1;
   }
-  auto& c = **ctx;
+  nuri::GenerateOptions gopt;
+  gopt.max_tokens = n_gen + 1;  // the first token ends the prefill; n_gen decode steps follow
+  gopt.sampling.temperature = 0;
+  gopt.ignore_eos = true;
   std::vector<double> pp, tg;
-  std::vector<nuri::model::BatchToken> batch;
   for (int r = 0; r < runs; ++r) {
-    c.seq_clear(0);
-    batch.clear();
-    for (int i = 0; i < n_prompt; ++i) batch.push_back({ids[i], i, 0, i + 1 == n_prompt});
-    nuri::Timer t0;
-    if (auto st = c.decode(batch); !st.is_ok()) {
-      std::fprintf(stderr, "nuri bench: %s\n", st.message().c_str());
+    auto g = (*gen)->generate(ids, gopt);
+    if (!g.ok()) {
+      std::fprintf(stderr, "nuri bench: %s\n", g.error().c_str());
       return 1;
     }
-    pp.push_back(n_prompt / t0.seconds());
-    int32_t next = argmax(c.logits(0), cfg.n_vocab);
-    nuri::Timer t1;
-    for (int i = 0; i < n_gen; ++i) {
-      batch.assign(1, {next, n_prompt + i, 0, true});
-      if (auto st = c.decode(batch); !st.is_ok()) {
-        std::fprintf(stderr, "nuri bench: %s\n", st.message().c_str());
-        return 1;
-      }
-      next = argmax(c.logits(0), cfg.n_vocab);
-    }
-    if (n_gen > 0) tg.push_back(n_gen / t1.seconds());
+    pp.push_back(n_prompt / std::max(g->prefill_seconds, 1e-9));
+    if (n_gen > 0) tg.push_back((static_cast<double>(g->tokens.size()) - 1) / std::max(g->decode_seconds, 1e-9));
     std::fprintf(stderr, "run %d: prefill %.2f tok/s, decode %.2f tok/s\n", r, pp.back(), tg.empty() ? 0.0 : tg.back());
   }
+  const int64_t kv_bytes = (*gen)->engine().stats().kv_bytes_total;
   const double pp_med = median(pp), tg_med = median(tg);
   ParallelResult par;
   if (parallel > 1) {
@@ -339,7 +337,7 @@ int run_bench(int argc, char** argv) {
   if (bw > 0)
     std::printf("memory read bandwidth: %.1f GB/s -> decode limit %.1f tok/s; decode at %.1f %% of it\n", bw, limit,
                 100 * frac);
-  std::printf("peak RSS: %.0f MiB (KV cache %.0f MiB)\n", rss_mib, c.kv_bytes() / 1048576.0);
+  std::printf("peak RSS: %.0f MiB (KV cache %.0f MiB)\n", rss_mib, kv_bytes / 1048576.0);
   const auto& ps = par.stats;
   if (parallel > 1) {
     std::printf("parallel %d samples: decode %.2f tok/s aggregate (median of %d), %.2fx the single stream\n", parallel,

@@ -67,6 +67,7 @@ struct GeneratorOptions {
   int32_t n_ctx = 0;       // positions; 0: the model's training context, at most 4096
   int n_threads = 0;       // 0: physical cores
   bool reference = false;  // the f32 reference backend (slow; for checking)
+  bool prefix_reuse = true; // false: every generation recomputes its whole prompt (benchmarks)
 };
 
 struct GenerateOptions {
