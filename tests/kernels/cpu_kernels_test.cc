@@ -1,6 +1,7 @@
 // kernels/cpu against kernels/ref on random inputs with awkward sizes, for every weight dtype and
-// every SIMD target this machine runs. K-quant products must equal ref bit for bit; Q8_0-family and
-// float products may differ only by float summation order (tight relative tolerance).
+// every SIMD target this machine runs. K-quant and Q4_1 / Q5_1 products (and AVX-512's Q8_0 / Q4_0 /
+// Q5_0) must equal ref bit for bit; AVX2's Q8_0-family and float products may differ only by float
+// summation order (tight relative tolerance). A batch must equal one-token calls bit for bit.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -26,7 +27,13 @@ std::vector<cpu::Target> targets() {
   return v;
 }
 
-bool exact_dtype(DType w) { return w == DType::kQ4_K || w == DType::kQ5_K || w == DType::kQ6_K; }
+// Products that must equal ref bit for bit: K-quants and Q4_1 / Q5_1 everywhere, the scalar target
+// (ref itself), and AVX-512's Q8_0 / Q4_0 / Q5_0 (ref's float order).
+bool exact_dtype(cpu::Target tg, DType w) {
+  if (w == DType::kQ4_K || w == DType::kQ5_K || w == DType::kQ6_K || w == DType::kQ4_1 || w == DType::kQ5_1) return true;
+  if (tg == cpu::Target::kScalar) return dtype_info(w).block_size > 1;
+  return tg == cpu::Target::kAvx512 && (w == DType::kQ8_0 || w == DType::kQ4_0 || w == DType::kQ5_0);
+}
 
 std::vector<int> sizes_for(DType w) {
   switch (dtype_info(w).block_size) {
@@ -79,7 +86,7 @@ void check_case(cpu::Target tg, const Case& c, std::mt19937& rng) {
     for (int t = 0; t < c.T; ++t) {
       const float expect = ref::vec_dot(c.w, wq.data() + r * wrow, xq.data() + t * xrow, c.n);
       const float got = y[t * c.n_out + r];
-      if (exact_dtype(c.w)) {
+      if (exact_dtype(tg, c.w)) {
         ASSERT_EQ(got, expect) << cpu::target_name(tg) << " " << dtype_name(c.w) << " n=" << c.n << " r=" << r
                                << " t=" << t;
       } else {
@@ -99,7 +106,45 @@ TEST(CpuMatmul, MatchesRefEveryTargetAndDtype) {
                     DType::kQ5_1, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K}) {
       for (int n : sizes_for(w))
         for (int n_out : {1, 5, 13, 37})
-          for (int T : {1, 3, 6, 13}) check_case(tg, {w, n, n_out, T}, rng);
+          for (int T : {1, 3, 6, 13, 37}) check_case(tg, {w, n, n_out, T}, rng);
+    }
+  }
+}
+
+// A batch of T tokens gives bit for bit the products of T one-token calls (what makes batched greedy
+// decoding equal single-sequence decoding), on every target, dtype and batch shape the engine uses.
+TEST(CpuMatmul, BatchEqualsSingleTokenCallsBitForBit) {
+  std::mt19937 rng(23);
+  std::normal_distribution<float> nd(0.f, 1.f);
+  for (cpu::Target tg : targets()) {
+    for (DType w : {DType::kF32, DType::kF16, DType::kQ8_0, DType::kQ4_0, DType::kQ5_0, DType::kQ4_1, DType::kQ5_1,
+                    DType::kQ4_K, DType::kQ6_K}) {
+      const int n = dtype_info(w).block_size == 256 ? 768 : 416, n_out = 23;
+      const size_t wrow = *row_size(w, n);
+      std::vector<uint8_t> wq(wrow * n_out);
+      std::vector<float> tmp(n);
+      for (int r = 0; r < n_out; ++r) {
+        for (auto& v : tmp) v = nd(rng);
+        ref::quantize_row(w, tmp.data(), wq.data() + r * wrow, n);
+      }
+      const WeightView wv{w, wq.data(), n_out, n, wrow};
+      const size_t arb = cpu::act_row_bytes(tg, w, n);
+      for (int T : {2, 8, 9, 16, 40}) {
+        std::vector<float> x(static_cast<size_t>(T) * n);
+        for (auto& v : x) v = nd(rng);
+        std::vector<uint8_t> buf(arb * T + 64);
+        uint8_t* act = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(buf.data()) + 63) & ~uintptr_t{63});
+        cpu::quantize_act(tg, w, x.data(), n, T, act);
+        std::vector<float> y(static_cast<size_t>(T) * n_out), y1(n_out);
+        cpu::gemm(tg, wv, act, T, 0, n_out, y.data(), n_out);
+        for (int t = 0; t < T; ++t) {
+          cpu::quantize_act(tg, w, &x[static_cast<size_t>(t) * n], n, 1, act);
+          cpu::gemm(tg, wv, act, 1, 0, n_out, y1.data(), n_out);
+          for (int r = 0; r < n_out; ++r)
+            ASSERT_EQ(y[static_cast<size_t>(t) * n_out + r], y1[r])
+                << cpu::target_name(tg) << " " << dtype_name(w) << " T=" << T << " t=" << t << " r=" << r;
+        }
+      }
     }
   }
 }

@@ -1,8 +1,6 @@
 // AVX-512 (F BW VL DQ VNNI) + FMA + F16C kernels. Compiled into every x86-64 build; called only
 // when the CPU has these extensions (dispatch.cc).
-// Q8_0 / Q4_0 / Q5_0: vpdpbusd (u8 x s8) with the weights made unsigned (Q8_0: w ^ 0x80 = w + 128;
-// Q4_0 / Q5_0: the raw 4/5-bit values) and the offset folded back through per-lane activation sums
-// stored at quantisation time; per-lane float accumulation (llama.cpp's order, not ref's).
+// Q8_0 / Q4_0 / Q5_0 / Q4_1 / Q5_1: avx512_legacy.cc (ref's float order, bit for bit).
 // Q4_K / Q5_K / Q6_K: vpmaddubsw + vpdpwssd with the sub-block scales; each super-block's integer
 // sums are reduced exactly and combined in ref's float order, so results equal ref bit for bit.
 #include <immintrin.h>
@@ -12,6 +10,7 @@
 #include <cstring>
 
 #include "kernels/blocks.h"
+#include "kernels/cpu/avx512_legacy.h"
 #include "kernels/cpu/impl.h"
 #include "kernels/fp16.h"
 #include "kernels/ref/quant.h"
@@ -42,23 +41,10 @@ inline uint32_t ld32(const uint8_t* p) {
 
 // ---------------------------------------------------------------------------------------------
 // Activation layouts (one row per token, every part 64-byte aligned):
-//   A0 (Q8_0, Q4_0, Q5_0 weights): int8 qs[nbp*32] | float d[nbp] | int32 corr[nbp*8]
-//      nbp = blocks rounded up to even (padding is zero); corr[lane] = -(sum of the lane's 4 values),
-//      so vpdpbusd(corr << log2(offset), w + offset, y) = sum of w * y over the lane.
+//   legacy (Q8_0, Q4_0, Q5_0, Q4_1, Q5_1 weights): see avx512_legacy.cc
 //   AK (Q4_K, Q5_K, Q6_K): int8 qs[n] | float d[n/256] | int16 bsums[n/16]   (values of ref Q8_K)
 //   F16 / BF16: uint16[n];  F32: float[n]
 // ---------------------------------------------------------------------------------------------
-struct A0Layout {
-  int64_t nb, nbp;
-  size_t d_off, corr_off, bytes;
-  explicit A0Layout(int64_t n) {
-    nb = n / kQK;
-    nbp = (nb + 1) & ~int64_t{1};
-    d_off = align64(nbp * kQK);
-    corr_off = d_off + align64(nbp * 4);
-    bytes = corr_off + align64(nbp * 32);
-  }
-};
 struct AKLayout {
   int64_t nsb;
   size_t d_off, bs_off, bytes;
@@ -71,37 +57,7 @@ struct AKLayout {
 };
 
 
-bool is_a0(DType w) { return w == DType::kQ8_0 || w == DType::kQ4_0 || w == DType::kQ5_0; }
 bool is_ak(DType w) { return w == DType::kQ4_K || w == DType::kQ5_K || w == DType::kQ6_K; }
-
-void quantize_a0_row(const float* x, int64_t n, uint8_t* dst) {
-  const A0Layout L(n);
-  auto* qs = reinterpret_cast<int8_t*>(dst);
-  auto* d = reinterpret_cast<float*>(dst + L.d_off);
-  auto* corr = reinterpret_cast<int32_t*>(dst + L.corr_off);
-  const __m512 sign = _mm512_set1_ps(-0.0f);
-  const __m256i ones = _mm256_set1_epi8(1);
-  for (int64_t b = 0; b < L.nb; ++b) {
-    const __m512 x0 = _mm512_loadu_ps(x + b * kQK), x1 = _mm512_loadu_ps(x + b * kQK + 16);
-    const __m512 a = _mm512_max_ps(_mm512_andnot_ps(sign, x0), _mm512_andnot_ps(sign, x1));
-    const float amax = _mm512_reduce_max_ps(a);
-    const float dd = amax / 127.f;
-    const float id = amax != 0.f ? 127.f / amax : 0.f;
-    d[b] = fp16_to_fp32(fp32_to_fp16(dd));
-    const __m512 vid = _mm512_set1_ps(id);
-    const __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(x0, vid));  // round to nearest even
-    const __m512i q1 = _mm512_cvtps_epi32(_mm512_mul_ps(x1, vid));
-    const __m256i q = _mm256_set_m128i(_mm512_cvtepi32_epi8(q1), _mm512_cvtepi32_epi8(q0));
-    _mm256_store_si256(reinterpret_cast<__m256i*>(qs + b * kQK), q);
-    const __m256i ls = _mm256_dpbusd_epi32(_mm256_setzero_si256(), ones, q);
-    _mm256_store_si256(reinterpret_cast<__m256i*>(corr + b * 8), _mm256_sub_epi32(_mm256_setzero_si256(), ls));
-  }
-  for (int64_t b = L.nb; b < L.nbp; ++b) {
-    std::memset(qs + b * kQK, 0, kQK);
-    d[b] = 0.f;
-    std::memset(corr + b * 8, 0, 32);
-  }
-}
 
 void quantize_ak_row(const float* x, int64_t n, uint8_t* dst) {
   const AKLayout L(n);
@@ -149,84 +105,6 @@ void quantize_f16_row(const float* x, int64_t n, uint16_t* dst) {
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i),
                         _mm512_cvtps_ph(_mm512_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
   for (; i < n; ++i) dst[i] = fp32_to_fp16(x[i]);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Q8_0 family: weight block pairs as 64 unsigned bytes + 16-lane scale vector.
-// ---------------------------------------------------------------------------------------------
-inline __m512i pair_idx() { return _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0); }
-
-inline __m512 pair_scale_f16(uint32_t dd) {
-  return _mm512_permutexvar_ps(pair_idx(), _mm512_castps128_ps512(_mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(dd)))));
-}
-
-template <DType W>
-struct Q0 {
-  static constexpr size_t kBytes = W == DType::kQ8_0 ? 34 : W == DType::kQ4_0 ? 18 : 22;
-  static constexpr int kShift = W == DType::kQ8_0 ? 7 : W == DType::kQ4_0 ? 3 : 4;  // log2(offset)
-  // Blocks b and b + 1 of the row (only b when kOne) -> u8 values and their scales.
-  template <bool kOne>
-  static inline void load(const uint8_t* row, int64_t b, __m512i* w, __m512* dw) {
-    const uint8_t* p = row + b * kBytes;
-    const uint8_t* p2 = p + kBytes;
-    uint32_t dd = ld16(p);
-    if (!kOne) dd |= static_cast<uint32_t>(ld16(p2)) << 16;
-    *dw = pair_scale_f16(dd);
-    if constexpr (W == DType::kQ8_0) {
-      const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2));
-      const __m256i hi = kOne ? _mm256_setzero_si256() : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p2 + 2));
-      __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
-      v = _mm512_xor_si512(v, _mm512_set1_epi8(static_cast<char>(0x80)));
-      if (kOne) v = _mm512_maskz_mov_epi8(0xFFFFFFFFull, v);
-      *w = v;
-    } else {
-      const int qo = W == DType::kQ4_0 ? 2 : 6;
-      const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + qo));
-      const __m128i b2 = kOne ? _mm_setzero_si128() : _mm_loadu_si128(reinterpret_cast<const __m128i*>(p2 + qo));
-      const __m256i va = _mm256_set_m128i(_mm_srli_epi16(a, 4), a);
-      const __m256i vb = _mm256_set_m128i(_mm_srli_epi16(b2, 4), b2);
-      __m512i v = _mm512_and_si512(_mm512_inserti64x4(_mm512_castsi256_si512(va), vb, 1), _mm512_set1_epi8(0x0F));
-      if constexpr (W == DType::kQ5_0) {
-        uint64_t m = ld32(p + 2);
-        if (!kOne) m |= static_cast<uint64_t>(ld32(p2 + 2)) << 32;
-        v = _mm512_mask_add_epi8(v, m, v, _mm512_set1_epi8(16));
-      }
-      if (kOne) v = _mm512_maskz_mov_epi8(0xFFFFFFFFull, v);
-      *w = v;
-    }
-  }
-};
-
-template <class U, int R, int TT>
-inline void tile_a0(const uint8_t* const* wr, const uint8_t* const* ar, const A0Layout& L, float* y, int64_t ldy) {
-  __m512 acc[R][TT];
-  for (int r = 0; r < R; ++r)
-    for (int t = 0; t < TT; ++t) acc[r][t] = _mm512_setzero_ps();
-  auto step = [&](int64_t b, auto one) {
-    constexpr bool kOne = decltype(one)::value;
-    __m512i w[R];
-    __m512 dw[R];
-    for (int r = 0; r < R; ++r) {
-      if constexpr (TT == 1) _mm_prefetch(reinterpret_cast<const char*>(wr[r] + (b + 16) * U::kBytes), _MM_HINT_T0);
-      U::template load<kOne>(wr[r], b, &w[r], &dw[r]);
-    }
-    for (int t = 0; t < TT; ++t) {
-      const uint8_t* a = ar[t];
-      const __m512i yv = _mm512_load_si512(a + b * kQK);
-      const __m512i c = _mm512_slli_epi32(_mm512_load_si512(a + L.corr_off + b * 32), U::kShift);
-      const __m512 dy = _mm512_permutexvar_ps(
-          pair_idx(), _mm512_castps128_ps512(_mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(a + L.d_off + b * 4)))));
-      for (int r = 0; r < R; ++r) {
-        const __m512i s = _mm512_dpbusd_epi32(c, w[r], yv);
-        acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw[r], dy), acc[r][t]);
-      }
-    }
-  };
-  int64_t b = 0;
-  for (; b + 2 <= L.nb; b += 2) step(b, std::false_type{});
-  if (b < L.nb) step(b, std::true_type{});
-  for (int r = 0; r < R; ++r)
-    for (int t = 0; t < TT; ++t) y[t * ldy + r] = _mm512_reduce_add_ps(acc[r][t]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -564,15 +442,6 @@ void drive(const WeightView& w, const uint8_t* act, size_t arb, int64_t T, int64
 }
 
 template <DType W>
-void gemm_a0(const WeightView& w, const uint8_t* act, int64_t T, int64_t r0, int64_t r1, float* y, int64_t ldy) {
-  const A0Layout L(w.n_in);
-  auto tile = [&L]<int R, int TT>(const uint8_t* const* wr, const uint8_t* const* ar, float* yy, int64_t ld) {
-    tile_a0<Q0<W>, R, TT>(wr, ar, L, yy, ld);
-  };
-  drive(w, act, L.bytes, T, r0, r1, y, ldy, tile);
-}
-
-template <DType W>
 void gemm_ak(const WeightView& w, const uint8_t* act, int64_t T, int64_t r0, int64_t r1, float* y, int64_t ldy) {
   const AKLayout L(w.n_in);
   auto tile = [&L]<int R, int TT>(const uint8_t* const* wr, const uint8_t* const* ar, float* yy, int64_t ld) {
@@ -626,7 +495,7 @@ void gemm_f(const WeightView& w, const uint8_t* act, size_t arb, int64_t T, int6
 
 bool has_matmul(DType w, int64_t n) {
   switch (w) {
-    case DType::kQ8_0: case DType::kQ4_0: case DType::kQ5_0: return n % kQK == 0;
+    case DType::kQ8_0: case DType::kQ4_0: case DType::kQ5_0: case DType::kQ4_1: case DType::kQ5_1: return n % kQK == 0;
     case DType::kQ4_K: case DType::kQ5_K: case DType::kQ6_K: return n % kQK_K == 0;
     case DType::kF32: case DType::kF16: case DType::kBF16: return n > 0;
     default: return false;
@@ -634,13 +503,13 @@ bool has_matmul(DType w, int64_t n) {
 }
 
 int act_kind(DType w) {
-  if (is_a0(w)) return 1;
+  if (legacy::handles(w)) return 1;
   if (is_ak(w)) return 2;
   return w == DType::kF32 ? 3 : w == DType::kF16 ? 4 : 5;
 }
 
 size_t act_row_bytes(DType w, int64_t n) {
-  if (is_a0(w)) return A0Layout(n).bytes;
+  if (legacy::handles(w)) return legacy::act_row_bytes(n);
   if (is_ak(w)) return AKLayout(n).bytes;
   if (w == DType::kF32) return align64(n * 4);
   return align64(n * 2);
@@ -651,7 +520,7 @@ void quantize_act(DType w, const float* x, int64_t n, int64_t T, uint8_t* dst) {
   for (int64_t t = 0; t < T; ++t) {
     const float* xt = x + t * n;
     uint8_t* d = dst + t * rb;
-    if (is_a0(w)) quantize_a0_row(xt, n, d);
+    if (legacy::handles(w)) legacy::quantize_row(xt, n, d);
     else if (is_ak(w)) quantize_ak_row(xt, n, d);
     else if (w == DType::kF32) std::memcpy(d, xt, n * 4);
     else if (w == DType::kF16) quantize_f16_row(xt, n, reinterpret_cast<uint16_t*>(d));
@@ -662,9 +531,8 @@ void quantize_act(DType w, const float* x, int64_t n, int64_t T, uint8_t* dst) {
 void gemm(const WeightView& w, const uint8_t* act, int64_t T, int64_t r0, int64_t r1, float* y, int64_t ldy) {
   const size_t arb = act_row_bytes(w.dtype, w.n_in);
   switch (w.dtype) {
-    case DType::kQ8_0: return gemm_a0<DType::kQ8_0>(w, act, T, r0, r1, y, ldy);
-    case DType::kQ4_0: return gemm_a0<DType::kQ4_0>(w, act, T, r0, r1, y, ldy);
-    case DType::kQ5_0: return gemm_a0<DType::kQ5_0>(w, act, T, r0, r1, y, ldy);
+    case DType::kQ8_0: case DType::kQ4_0: case DType::kQ5_0: case DType::kQ4_1: case DType::kQ5_1:
+      return legacy::gemm(w, act, T, r0, r1, y, ldy);
     case DType::kQ4_K: return gemm_ak<DType::kQ4_K>(w, act, T, r0, r1, y, ldy);
     case DType::kQ5_K: return gemm_ak<DType::kQ5_K>(w, act, T, r0, r1, y, ldy);
     case DType::kQ6_K: return gemm_ak<DType::kQ6_K>(w, act, T, r0, r1, y, ldy);

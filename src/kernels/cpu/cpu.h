@@ -1,12 +1,15 @@
 // kernels/cpu/cpu.h — SIMD CPU kernels with runtime dispatch (AVX-512 VNNI, AVX2, scalar).
-// Purpose: the hot ops of the forward pass — quantised matrix products (Q8_0, Q4_0, Q5_0, Q4_K,
+// Purpose: the hot ops of the forward pass — quantised matrix products (Q8_0, Q4_0, Q5_0, Q4_1, Q5_1, Q4_K,
 // Q5_K, Q6_K, F16, BF16, F32 weights), attention over the f16 KV cache, RoPE with a cos/sin table —
 // on the best instruction set the machine has, picked once at startup.
 // Non-goals: graph logic, memory planning, new numerics: every kernel is checked against kernels/ref
-// (tests/kernels/cpu_*). Integer dot products are exact; K-quant dot products are bit-identical to
-// ref; Q8_0-family and float dot products differ from ref only in float summation order.
+// (tests/kernels/cpu_*). Integer dot products are exact; K-quant and Q4_1 / Q5_1 dot products are
+// bit-identical to ref on every target, and so are Q8_0 / Q4_0 / Q5_0 on AVX-512; AVX2's Q8_0-family
+// and float dot products differ from ref only in float summation order. On every target a batch of
+// T tokens gives bit for bit the products of T one-token calls.
 // Invariants: activation rows are quantised once per matmul into a target-private layout
-// (act_row_bytes); scratch comes from the caller; nothing here allocates per call.
+// (act_row_bytes); scratch comes from the caller; nothing here allocates per call (the AVX-512
+// token panels of a batch live in a per-thread buffer grown to the largest call seen).
 #pragma once
 
 #include <cstddef>
