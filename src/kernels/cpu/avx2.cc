@@ -1,6 +1,6 @@
 // AVX2 + FMA + F16C target (x86-64 machines without AVX-512 VNNI).
 // Q8_0 / Q4_0 / Q5_0: vpmaddubsw on |w| and sign(y, w) (exact: |sums| < 2^15), per-lane float
-// accumulation. Q4_K / Q5_K / Q6_K: vpmaddubsw + vpmaddwd with the sub-block scales, exact integer
+// accumulation. Q4_1 / Q5_1: exact block sums, ref's float order (bit-identical to ref). Q4_K / Q5_K / Q6_K: vpmaddubsw + vpmaddwd with the sub-block scales, exact integer
 // reduction per super-block and ref's float order (bit-identical to ref). F32 / F16 / BF16: 8-lane FMA.
 // Activations use the scalar target's (ref) layout, so quantisation is ref's own code.
 #include <immintrin.h>
@@ -105,6 +105,49 @@ void tile_q0(const uint8_t* const* wr, const uint8_t* const* ar, int64_t nb, flo
   }
   for (int r = 0; r < R; ++r)
     for (int t = 0; t < TT; ++t) y[t * ldy + r] = hsum(acc[r][t]);
+}
+
+// Q4_1 / Q5_1 (Q8_1 activations): the block's integer dot product with vpmaddubsw on the unsigned
+// 4/5-bit values (exact: |pair sums| < 2^15), reduced per block, then ref's float steps
+// s += d * dy * is + m * sy in ref's order, so results equal ref bit for bit.
+template <DType W>
+inline __m256i load_q1(const uint8_t* p) {
+  const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + (W == DType::kQ4_1 ? 4 : 8)));
+  __m256i v = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(a, 4), a), _mm256_set1_epi8(0x0F));
+  if constexpr (W == DType::kQ5_1) {
+    uint32_t qh;
+    std::memcpy(&qh, p + 4, 4);
+    v = _mm256_or_si256(v, _mm256_and_si256(bits_to_bytes(qh), _mm256_set1_epi8(0x10)));
+  }
+  return v;
+}
+
+template <DType W, int R, int TT>
+void tile_q1(const uint8_t* const* wr, const uint8_t* const* ar, int64_t nb, float* y, int64_t ldy) {
+  constexpr size_t kBytes = W == DType::kQ4_1 ? sizeof(BlockQ4_1) : sizeof(BlockQ5_1);
+  float sum[R][TT] = {};
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (int64_t b = 0; b < nb; ++b) {
+    __m256i w[R];
+    float dw[R], mw[R];
+    for (int r = 0; r < R; ++r) {
+      const uint8_t* p = wr[r] + b * kBytes;
+      w[r] = load_q1<W>(p);
+      dw[r] = fp16_to_fp32(ld16(p));
+      mw[r] = fp16_to_fp32(ld16(p + 2));
+    }
+    for (int t = 0; t < TT; ++t) {
+      const auto* yb = reinterpret_cast<const BlockQ8_1*>(ar[t]) + b;
+      const __m256i yv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(yb->qs));
+      const float dy = fp16_to_fp32(yb->d), sy = fp16_to_fp32(yb->s);
+      for (int r = 0; r < R; ++r) {
+        const int32_t is = hsum_i32(_mm256_madd_epi16(_mm256_maddubs_epi16(w[r], yv), ones));
+        sum[r][t] += dw[r] * dy * static_cast<float>(is) + mw[r] * sy;
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < TT; ++t) y[t * ldy + r] = sum[r][t];
 }
 
 // K formats: one super-block of a row as 8 vectors of 32 u8 values and 8 vectors of int16 scales.
@@ -279,6 +322,7 @@ void gemm_t(const WeightView& w, const uint8_t* act, int64_t T, int64_t r0, int6
   const int64_t n = w.n_in;
   auto tile = [n]<int R, int TT>(const uint8_t* const* wr, const uint8_t* const* ar, float* yy, int64_t ld) {
     if constexpr (W == DType::kQ8_0 || W == DType::kQ4_0 || W == DType::kQ5_0) tile_q0<W, R, TT>(wr, ar, n / kQK, yy, ld);
+    else if constexpr (W == DType::kQ4_1 || W == DType::kQ5_1) tile_q1<W, R, TT>(wr, ar, n / kQK, yy, ld);
     else if constexpr (W == DType::kQ4_K || W == DType::kQ5_K || W == DType::kQ6_K) tile_k<W, R, TT>(wr, ar, n / kQK_K, yy, ld);
     else tile_f<W, R, TT>(wr, ar, n, yy, ld);
   };
@@ -289,7 +333,7 @@ void gemm_t(const WeightView& w, const uint8_t* act, int64_t T, int64_t r0, int6
 
 bool has_matmul(DType w, int64_t n) {
   switch (w) {
-    case DType::kQ8_0: case DType::kQ4_0: case DType::kQ5_0: return n % kQK == 0;
+    case DType::kQ8_0: case DType::kQ4_0: case DType::kQ5_0: case DType::kQ4_1: case DType::kQ5_1: return n % kQK == 0;
     case DType::kQ4_K: case DType::kQ5_K: case DType::kQ6_K: return n % kQK_K == 0;
     case DType::kF32: case DType::kF16: case DType::kBF16: return n > 0;
     default: return false;
@@ -304,6 +348,8 @@ void gemm(const WeightView& w, const uint8_t* act, int64_t T, int64_t r0, int64_
     case DType::kQ8_0: return gemm_t<DType::kQ8_0>(w, act, T, r0, r1, y, ldy);
     case DType::kQ4_0: return gemm_t<DType::kQ4_0>(w, act, T, r0, r1, y, ldy);
     case DType::kQ5_0: return gemm_t<DType::kQ5_0>(w, act, T, r0, r1, y, ldy);
+    case DType::kQ4_1: return gemm_t<DType::kQ4_1>(w, act, T, r0, r1, y, ldy);
+    case DType::kQ5_1: return gemm_t<DType::kQ5_1>(w, act, T, r0, r1, y, ldy);
     case DType::kQ4_K: return gemm_t<DType::kQ4_K>(w, act, T, r0, r1, y, ldy);
     case DType::kQ5_K: return gemm_t<DType::kQ5_K>(w, act, T, r0, r1, y, ldy);
     case DType::kQ6_K: return gemm_t<DType::kQ6_K>(w, act, T, r0, r1, y, ldy);
