@@ -22,6 +22,7 @@
 #include "cli_common.h"
 #include "command.h"
 #include "kernels/cpu/cpu.h"
+#include "kernels/profile.h"
 #include "model/context.h"
 #include "nuri/engine.h"
 #include "nuri/nuri.h"
@@ -203,6 +204,72 @@ nuri::Result<std::vector<DepthResult>> bench_depths(const nuri::runtime::LoadedM
   return out;
 }
 
+// --profile: prefill then decode on a runtime::Session whose backend times every op
+// (kernels/profile.h); the rest of each forward (residual adds, activation glue, KV views) is
+// "graph"; sampling is the greedy argmax over the vocabulary.
+bool bench_profile(const nuri::runtime::LoadedModel& lm, const std::vector<int32_t>& ids, int n_gen, int threads) {
+  nuri::kernels::OpProfile prof;
+  nuri::model::ContextParams cp;
+  const int32_t P = static_cast<int32_t>(ids.size());
+  cp.n_ctx = P + n_gen + 16;
+  cp.n_batch = std::max<int32_t>(P, 1);
+  cp.n_threads = threads;
+  cp.profile = &prof;
+  auto session = nuri::runtime::Session::create(lm.model, cp);
+  if (!session.ok()) {
+    std::fprintf(stderr, "nuri bench: %s\n", session.error().c_str());
+    return false;
+  }
+  auto& c = **session;
+  const int32_t V = lm.model->config().n_vocab;
+  auto report = [&](const char* phase, int64_t tokens, double forward_s, double sample_s) {
+    const double ops = prof.total_seconds(), total = forward_s + sample_s;
+    std::printf("%s: %lld tokens, %.2f ms per token (%.1f tok/s)\n", phase, static_cast<long long>(tokens),
+                1e3 * total / tokens, tokens / total);
+    std::printf("  %-10s %8s %12s %8s %12s\n", "op", "calls", "us/token", "share", "of it sync");
+    double sync = 0;
+    for (int o = 0; o < static_cast<int>(nuri::kernels::Op::kCount); ++o) {
+      const auto& e = prof.ops[o];
+      if (e.calls == 0) continue;
+      sync += e.sync_seconds;
+      std::printf("  %-10s %8lld %12.1f %7.1f%% %11.1f%%\n", nuri::kernels::op_name(static_cast<nuri::kernels::Op>(o)),
+                  static_cast<long long>(e.calls), 1e6 * e.seconds / tokens, 100 * e.seconds / total,
+                  e.seconds > 0 ? 100 * e.sync_seconds / e.seconds : 0.0);
+    }
+    std::printf("  %-10s %8s %12.1f %7.1f%%\n", "graph", "", 1e6 * (forward_s - ops) / tokens, 100 * (forward_s - ops) / total);
+    std::printf("  %-10s %8s %12.1f %7.1f%%\n", "sampling", "", 1e6 * sample_s / tokens, 100 * sample_s / total);
+    std::printf("  thread sync (caller waiting for the other threads, inside the ops): %.1f us/token, %.1f%%\n",
+                1e6 * sync / tokens, 100 * sync / total);
+  };
+  std::vector<nuri::model::BatchToken> batch;
+  for (int32_t i = 0; i < P; ++i) batch.push_back({ids[i], i, 0, i + 1 == P});
+  nuri::Timer t0;
+  if (auto st = c.decode(batch); !st.is_ok()) {
+    std::fprintf(stderr, "nuri bench: %s\n", st.message().c_str());
+    return false;
+  }
+  const double pf = t0.seconds();
+  nuri::Timer ts;
+  int32_t next = argmax(c.logits(0), V);
+  report("prefill", P, pf, ts.seconds());
+  prof.clear();
+  double fwd = 0, smp = 0;
+  for (int i = 0; i < n_gen; ++i) {
+    batch.assign(1, {next, P + i, 0, true});
+    nuri::Timer tf;
+    if (auto st = c.decode(batch); !st.is_ok()) {
+      std::fprintf(stderr, "nuri bench: %s\n", st.message().c_str());
+      return false;
+    }
+    fwd += tf.seconds();
+    nuri::Timer tsm;
+    next = argmax(c.logits(0), V);
+    smp += tsm.seconds();
+  }
+  if (n_gen > 0) report("decode", n_gen, fwd, smp);
+  return true;
+}
+
 int run_bench(int argc, char** argv) {
   CLI::App app{"Measure prefill and decode speed, and memory read bandwidth.", "nuri bench"};
   std::string model_path;
@@ -221,6 +288,8 @@ int run_bench(int argc, char** argv) {
                  "untimed, then -n tokens are decoded (llama-bench's -d); reports tok/s and KV bytes per depth");
   app.add_flag("--bandwidth", bandwidth_only, "only measure memory read bandwidth");
   app.add_flag("--no-bandwidth", no_bandwidth, "skip the bandwidth measurement");
+  bool profile = false;
+  app.add_flag("--profile", profile, "time every op of the forward pass (matmul, attention, norms, RoPE, ...), the threads' sync and sampling, for prefill and decode");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -256,6 +325,7 @@ int run_bench(int argc, char** argv) {
   while (static_cast<int>(ids.size()) < n_prompt) ids.push_back(ids.empty() ? 0 : ids.back());
   ids.resize(n_prompt);
 
+  if (profile) return bench_profile(*lm, ids, n_gen, threads) ? 0 : 1;
   if (!depth_arg.empty()) {
     std::vector<int> depths;
     if (!parse_depths(depth_arg, &depths)) return 1;

@@ -76,11 +76,15 @@ void ThreadPool::run_raw(RawFn fn, void* ctx) {
   generation_.fetch_add(1);  // seq_cst: pairs with the sleepers_ increment in worker()
   if (sleepers_.load() > 0) futex_wake(&generation_);
   fn(ctx, 0, n_threads_);
+  const auto waited_from = profiling_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
   // Spin briefly, then yield: on a busy machine the thread we wait for may not be running.
   for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) {
     if (spins < 4096) cpu_relax();
     else std::this_thread::yield();
   }
+  if (profiling_)
+    sync_ns_ += static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - waited_from).count());
 }
 
 void ThreadPool::worker(int index) {

@@ -48,6 +48,11 @@ class ThreadPool {
   // Physical cores of this machine (falls back to hardware_concurrency).
   static int default_threads();
 
+  // Profiling (nuri bench --profile): when on, run() adds the time the calling thread waits for
+  // the others after finishing its own share (load imbalance + wake-up + barrier) to sync_seconds().
+  void set_profiling(bool on) { profiling_ = on; }
+  double sync_seconds() const { return static_cast<double>(sync_ns_) * 1e-9; }
+
  private:
   using RawFn = void (*)(void*, int, int);
   void run_raw(RawFn fn, void* ctx);
@@ -61,6 +66,8 @@ class ThreadPool {
   alignas(64) std::atomic<int> pending_{0};
   alignas(64) std::atomic<int> sleepers_{0};
   alignas(64) std::atomic<bool> stop_{false};
+  bool profiling_ = false;
+  uint64_t sync_ns_ = 0;  // written by the calling thread only
 };
 
 }  // namespace nuri

@@ -74,6 +74,10 @@ class Backend {
   virtual void get_rows(const WeightView& w, const int32_t* ids, int64_t T, float* out);
   // dst[n] = x[n] rounded to the KV cache's element type (f16).
   virtual void kv_store(const float* x, uint16_t* dst, int64_t n);
+
+  // Profiling: a backend with threads reports the time its calling thread waited for the others.
+  virtual void set_profiling(bool) {}
+  virtual double sync_seconds() const { return 0; }
 };
 
 enum class BackendKind { kCpu, kReference };

@@ -13,6 +13,7 @@
 
 #include "base/status.h"
 #include "kernels/backend.h"
+#include "kernels/profile.h"
 #include "model/kv_view.h"
 #include "model/model.h"
 
@@ -24,6 +25,8 @@ struct ContextParams {
   int32_t n_batch = 512;   // tokens per forward chunk
   int n_threads = 0;       // 0: physical cores
   bool reference = false;  // the reference backend (f32 oracle: dequantised rows, exact softmax)
+  // Optional: time every backend op into this (kernels/profile.h; nuri bench --profile).
+  kernels::OpProfile* profile = nullptr;
 };
 
 struct BatchToken {

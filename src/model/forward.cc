@@ -45,6 +45,7 @@ Result<std::unique_ptr<Context>> Context::create(std::shared_ptr<const Model> mo
       if (!wv->empty()) bp.weight_dtypes.push_back(wv->dtype);
   bp.n_in = {c.n_embd, c.q_dim(), ff};
   ctx->backend_ = kernels::make_backend(p.reference ? kernels::BackendKind::kReference : kernels::BackendKind::kCpu, bp);
+  if (p.profile) ctx->backend_ = kernels::make_profiled_backend(std::move(ctx->backend_), p.profile);
   ctx->attn_q_.resize(B);
   ctx->ids_.resize(B);
   ctx->rope_cs_.resize(B * std::max(2, c.n_rot));

@@ -129,6 +129,37 @@ TEST(Forward, MultipleSequencesInOneBatch) {
   EXPECT_FALSE((*ctx)->decode({{1, 9, 0, true}}).is_ok());
 }
 
+// nuri bench --profile's timing backend (kernels/profile.h) changes no result, and counts the ops
+// one forward of a dense llama makes: per layer one fused q/k/v, one output, one fused gate/up
+// and one down product, one attention and two norms; then the final norm and the output product.
+TEST(Forward, ProfiledBackendCountsOpsAndChangesNothing) {
+  NURI_REQUIRE_SHARED();
+  auto m = Model::load(gen_model("llama", "tiny", "q8_0", "ggml-vocab-llama-spm.gguf"));
+  ASSERT_TRUE(m.ok()) << m.error();
+  const int32_t L = (*m)->config().n_layer;
+  ContextParams cp;
+  cp.n_ctx = 32;
+  cp.n_threads = 2;
+  auto plain = runtime::Session::create(*m, cp);
+  kernels::OpProfile prof;
+  cp.profile = &prof;
+  auto timed = runtime::Session::create(*m, cp);
+  ASSERT_TRUE(plain.ok() && timed.ok());
+  auto toks = some_tokens(9, (*m)->config().n_vocab);
+  std::vector<BatchToken> batch;
+  for (int i = 0; i < 9; ++i) batch.push_back({toks[i], i, 0, i == 8});
+  ASSERT_TRUE((*plain)->decode(batch).is_ok());
+  ASSERT_TRUE((*timed)->decode(batch).is_ok());
+  for (int32_t v = 0; v < (*m)->config().n_vocab; ++v) ASSERT_EQ((*plain)->logits(0)[v], (*timed)->logits(0)[v]) << v;
+  auto calls = [&](kernels::Op o) { return prof.ops[static_cast<int>(o)].calls; };
+  EXPECT_EQ(calls(kernels::Op::kMatmul), 4 * L + 1);
+  EXPECT_EQ(calls(kernels::Op::kAttention), L);
+  EXPECT_EQ(calls(kernels::Op::kRmsnorm), 2 * L + 1);
+  EXPECT_EQ(calls(kernels::Op::kGetRows), 1);
+  EXPECT_GT(prof.ops[static_cast<int>(kernels::Op::kMatmul)].seconds, 0.0);
+  for (const auto& e : prof.ops) EXPECT_LE(e.sync_seconds, e.seconds + 1e-9);
+}
+
 // The same random weights as a GGUF file, as a Hugging Face directory, and converted back from
 // that directory: all three compute the same logits (llama q/k rows are permuted both ways).
 TEST(Forward, HuggingFaceDirectoryAndConvertMatchGguf) {

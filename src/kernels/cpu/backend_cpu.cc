@@ -34,6 +34,8 @@ class CpuBackend final : public Backend {
   const char* name() const override { return "cpu"; }
   int n_threads() const override { return pool_.size(); }
   size_t scratch_bytes() const override { return scratch_.capacity(); }
+  void set_profiling(bool on) override { pool_.set_profiling(on); }
+  double sync_seconds() const override { return pool_.sync_seconds(); }
 
   void matmul(const float* x, int64_t T, const MatJob* jobs, int n_jobs, bool fuse_swiglu) override {
     NURI_CHECK(n_jobs >= 1 && n_jobs <= kMaxMatJobs);
