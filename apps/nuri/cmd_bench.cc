@@ -19,6 +19,7 @@
 #include "base/thread_pool.h"
 #include "base/timer.h"
 #include "bench_bandwidth.h"
+#include "cache_type_options.h"
 #include "cli_common.h"
 #include "command.h"
 #include "kernels/cpu/cpu.h"
@@ -156,9 +157,9 @@ struct DepthResult {
 // in chunks of 512; each depth extends the previous one's prefill), then n_gen tokens are decoded
 // one at a time and timed; the decoded positions are dropped again before the next run.
 nuri::Result<std::vector<DepthResult>> bench_depths(const nuri::runtime::LoadedModel& lm, const std::vector<int32_t>& pattern,
-                                                    const std::vector<int>& depths, int n_gen, int threads, int runs) {
+                                                    const std::vector<int>& depths, int n_gen, int threads, int runs,
+                                                    nuri::model::ContextParams cp) {
   const auto& cfg = lm.model->config();
-  nuri::model::ContextParams cp;
   cp.n_ctx = depths.back() + n_gen + 16;
   cp.n_batch = 512;
   cp.n_threads = threads;
@@ -287,6 +288,8 @@ int run_bench(int argc, char** argv) {
                  "decode speed after N tokens of context, for each N of a list (0,8192,32768): the context is filled "
                  "untimed, then -n tokens are decoded (llama-bench's -d); reports tok/s and KV bytes per depth");
   app.add_flag("--bandwidth", bandwidth_only, "only measure memory read bandwidth");
+  nuri::cli::CacheTypeOptions cache_types;
+  cache_types.add(app);
   app.add_flag("--no-bandwidth", no_bandwidth, "skip the bandwidth measurement");
   bool profile = false;
   app.add_flag("--profile", profile, "time every op of the forward pass (matmul, attention, norms, RoPE, ...), the threads' sync and sampling, for prefill and decode");
@@ -311,6 +314,12 @@ int run_bench(int argc, char** argv) {
     std::fprintf(stderr, "nuri bench: give a model (-m FILE) or --bandwidth\n");
     return 1;
   }
+  nuri::model::ContextParams kv_types;  // --cache-type-k/-v for the Session path (--depth)
+  if (!nuri::kernels::parse_kv_type(cache_types.k.c_str(), &kv_types.k_type) ||
+      !nuri::kernels::parse_kv_type(cache_types.v.c_str(), &kv_types.v_type)) {
+    std::fprintf(stderr, "nuri bench: --cache-type-k/-v must be f16, q8_0 or q4_0\n");
+    return 1;
+  }
   auto loaded = nuri::load(model_path);
   if (!loaded.ok()) {
     std::fprintf(stderr, "nuri bench: %s\n", loaded.error().c_str());
@@ -333,14 +342,14 @@ int run_bench(int argc, char** argv) {
       std::fprintf(stderr, "nuri bench: --depth and --parallel measure different things; give one\n");
       return 1;
     }
-    auto res = bench_depths(*lm, ids, depths, n_gen, threads, runs);
+    auto res = bench_depths(*lm, ids, depths, n_gen, threads, runs, kv_types);
     if (!res.ok()) {
       std::fprintf(stderr, "nuri bench: --depth: %s\n", res.error().c_str());
       return 1;
     }
     const double tg0 = res->front().decode_tok_s;
     std::printf("model: %s\n", lm->name.c_str());
-    std::printf("threads: %d, kernels: %s\n", threads, target);
+    std::printf("threads: %d, kernels: %s, KV cache K %s V %s\n", threads, target, cache_types.k.c_str(), cache_types.v.c_str());
     for (const auto& r : *res)
       std::printf("decode %d tokens at depth %d: %.2f tok/s (median of %d)%s, KV %.2f MiB\n", n_gen, r.depth,
                   r.decode_tok_s, runs,
@@ -349,8 +358,9 @@ int run_bench(int argc, char** argv) {
                       : "",
                   r.kv_bytes / 1048576.0);
     std::printf("peak RSS: %.0f MiB\n", peak_rss_kib() / 1024.0);
-    std::printf("{\"engine\":\"nuri\",\"model\":\"%s\",\"threads\":%d,\"kernels\":\"%s\",\"gen_tokens\":%d,\"depths\":[",
-                model_path.c_str(), threads, target, n_gen);
+    std::printf("{\"engine\":\"nuri\",\"model\":\"%s\",\"threads\":%d,\"kernels\":\"%s\",\"cache_type_k\":\"%s\","
+                "\"cache_type_v\":\"%s\",\"gen_tokens\":%d,\"depths\":[",
+                model_path.c_str(), threads, target, cache_types.k.c_str(), cache_types.v.c_str(), n_gen);
     for (size_t i = 0; i < res->size(); ++i)
       std::printf("%s{\"depth\":%d,\"decode_tok_s_median\":%.2f,\"kv_bytes\":%.0f}", i ? "," : "", (*res)[i].depth,
                   (*res)[i].decode_tok_s, (*res)[i].kv_bytes);
@@ -364,6 +374,7 @@ int run_bench(int argc, char** argv) {
   go.n_ctx = n_prompt + n_gen + 16;
   go.n_threads = threads;
   go.prefix_reuse = false;
+  if (!cache_types.resolve("bench", &go.cache_type_k, &go.cache_type_v)) return 1;
   auto gen = nuri::Generator::create(model, go);
   if (!gen.ok()) {
     std::fprintf(stderr, "nuri bench: %s\n", gen.error().c_str());

@@ -13,6 +13,7 @@
 #include "base/mmap.h"
 #include "cli_common.h"
 #include "command.h"
+#include "cache_type_options.h"
 #include "context_policy.h"
 #include "nuri/nuri.h"
 #include "runtime/memory_fit.h"
@@ -144,6 +145,8 @@ int run_chat(int argc, char** argv) {
   app.add_option("--max-memory", max_memory, "refuse (or with --ctx auto, shrink the context) when the estimate exceeds BYTES (default auto: MemAvailable; off: no check)");
   app.add_option("-t,--threads", threads, "threads (default: physical cores)");
   s.policy.add(app);  // shift/truncate keep the system message's tokens (or BOS + --keep)
+  nuri::cli::CacheTypeOptions cache_types;
+  cache_types.add(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -152,6 +155,7 @@ int run_chat(int argc, char** argv) {
   nuri::log::set_level(nuri::log::Level::kWarn);
   if (!nuri::cli::parse_ctx_option("chat", ctx_arg, &n_ctx)) return 1;
   if (!s.policy.resolve("chat", &s.overflow)) return 1;
+  if (!cache_types.resolve("chat", &s.gen_options.cache_type_k, &s.gen_options.cache_type_v)) return 1;
   const bool ctx_auto = n_ctx < 0;
   auto resolved = nuri::cli::resolve_model_or_default("chat", model_path);
   if (!resolved) return 1;

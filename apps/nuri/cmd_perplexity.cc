@@ -15,6 +15,7 @@
 #include "base/log.h"
 #include "base/mmap.h"
 #include "base/timer.h"
+#include "cache_type_options.h"
 #include "cli_common.h"
 #include "command.h"
 #include "model/context.h"
@@ -47,6 +48,8 @@ int run_perplexity(int argc, char** argv) {
   app.add_option("--chunks", max_chunks, "score at most this many chunks (default: all)")->check(CLI::Range(1, 1 << 30));
   app.add_option("-t,--threads", threads, "threads (default: physical cores)")->check(CLI::Range(0, 1024));
   app.add_flag("--json", json, "also print one JSON line with the numbers");
+  nuri::cli::CacheTypeOptions cache_types;
+  cache_types.add(app);
   app.add_flag("-v,--verbose", verbose, "more logs on stderr");
   try {
     app.parse(argc, argv);
@@ -79,14 +82,20 @@ int run_perplexity(int argc, char** argv) {
   cp.n_ctx = n_ctx;
   cp.n_batch = std::min(n_batch, n_ctx);
   cp.n_threads = threads;
+  if (!nuri::kernels::parse_kv_type(cache_types.k.c_str(), &cp.k_type) ||
+      !nuri::kernels::parse_kv_type(cache_types.v.c_str(), &cp.v_type)) {
+    std::fprintf(stderr, "nuri perplexity: --cache-type-k/-v must be f16, q8_0 or q4_0\n");
+    return 1;
+  }
   auto session = nuri::runtime::Session::create(lm->model, cp);
   if (!session.ok()) {
     std::fprintf(stderr, "nuri perplexity: %s\n", session.error().c_str());
     return 1;
   }
   auto& s = **session;
-  std::fprintf(stderr, "nuri perplexity: %lld tokens, %lld chunks of %d, scoring positions %d..%d of each, %d threads\n",
-               static_cast<long long>(n_tokens), static_cast<long long>(n_chunk), n_ctx, first, n_ctx - 2, s.n_threads());
+  std::fprintf(stderr, "nuri perplexity: %lld tokens, %lld chunks of %d, scoring positions %d..%d of each, %d threads, "
+               "KV cache K %s V %s\n", static_cast<long long>(n_tokens), static_cast<long long>(n_chunk), n_ctx, first,
+               n_ctx - 2, s.n_threads(), cache_types.k.c_str(), cache_types.v.c_str());
   double nll = 0, nll2 = 0;
   int64_t count = 0;
   std::vector<nuri::model::BatchToken> batch;

@@ -17,6 +17,7 @@
 #include "base/timer.h"
 #include "cli_common.h"
 #include "command.h"
+#include "cache_type_options.h"
 #include "context_policy.h"
 #include "nuri/nuri.h"
 #include "run_ttc.h"
@@ -91,6 +92,8 @@ int run_run(int argc, char** argv) {
   app.add_flag("--ignore-eos", ignore_eos, "keep generating past end-of-generation tokens");
   nuri::cli::ContextPolicyOptions policy;
   policy.add(app);
+  nuri::cli::CacheTypeOptions cache_types;
+  cache_types.add(app);
   app.add_option("--grammar", grammar_file, "constrain the output to a GBNF grammar (llama.cpp syntax, start rule root)");
   app.add_option("--json-schema", schema_file, "constrain the output to JSON valid against this JSON Schema file");
   app.add_flag("--json", json_any, "constrain the output to one JSON value");
@@ -126,6 +129,8 @@ int run_run(int argc, char** argv) {
   if (!nuri::cli::parse_ctx_option("run", ctx_arg, &n_ctx)) return 1;
   nuri::engine::ContextOverflow overflow;
   if (!policy.resolve("run", &overflow)) return 1;
+  nuri::GeneratorOptions go;
+  if (!cache_types.resolve("run", &go.cache_type_k, &go.cache_type_v)) return 1;
   if (overflow != nuri::engine::ContextOverflow::kError && (!ttc.strategy.empty() || ttc.chat)) {
     std::fprintf(stderr, "nuri run: --context-overflow/--context-shift do not combine with --strategy or --chat\n");
     return 1;
@@ -163,7 +168,6 @@ int run_run(int argc, char** argv) {
   }
   std::vector<int32_t> ids = (*model)->tokenize(prompt);
   // Context: the prompt and n_predict tokens, within the model's training context unless --ctx.
-  nuri::GeneratorOptions go;
   go.n_ctx = n_ctx;
   if (go.n_ctx <= 0) {
     const int32_t P = std::max<int32_t>(static_cast<int32_t>(ids.size()), 1);

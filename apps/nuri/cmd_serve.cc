@@ -20,6 +20,7 @@
 #include "base/mmap.h"
 #include "cli_common.h"
 #include "command.h"
+#include "cache_type_options.h"
 #include "context_policy.h"
 #include "chat/chat_template.h"
 #include "nuri/engine.h"
@@ -82,6 +83,8 @@ int run_serve(int argc, char** argv) {
   app.add_flag("-v,--verbose", verbose, "more logs on stderr");
   nuri::cli::ContextPolicyOptions policy;
   policy.add(app);  // shift/truncate keep a chat request's system message (or BOS + --keep)
+  nuri::cli::CacheTypeOptions cache_types;
+  cache_types.add(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -102,6 +105,7 @@ int run_serve(int argc, char** argv) {
   if (!nuri::cli::parse_ctx_option("serve", ctx_arg, &n_ctx)) return 1;
   if (!policy.resolve("serve", &so.overflow)) return 1;
   so.keep = policy.keep;
+  if (!cache_types.resolve("serve", &ep.cache_type_k, &ep.cache_type_v)) return 1;
   const bool ctx_auto = n_ctx < 0;
   const auto budget = nuri::cli::memory_budget("serve", max_memory);
   if (!budget) return 1;

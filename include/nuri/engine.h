@@ -60,6 +60,12 @@ class Tokenizer;
 
 namespace nuri::engine {
 
+// Element type of the cached K or V rows (llama.cpp's --cache-type-k/-v): f16 (default), q8_0
+// (about half the bytes), q4_0 (about a quarter); the quantised types need head_dim % 32 == 0.
+enum class KvCacheType { kF16, kQ8_0, kQ4_0 };
+const char* kv_cache_type_name(KvCacheType t);             // "f16", "q8_0", "q4_0"
+bool parse_kv_cache_type(const std::string& s, KvCacheType* out);
+
 struct EngineParams {
   int32_t n_parallel = 4;   // slots: sequences decoded at once (a request with n choices takes n)
   int32_t n_ctx = 0;        // positions per slot; 0: the model's training context, at most 4096
@@ -68,6 +74,8 @@ struct EngineParams {
   int32_t max_queue = 64;   // requests that may wait beyond the free slots; more: kQueueFull
   bool prefix_reuse = true;
   bool reference = false;   // the f32 reference backend (slow; for checking)
+  KvCacheType cache_type_k = KvCacheType::kF16;
+  KvCacheType cache_type_v = KvCacheType::kF16;
 };
 
 enum class FinishReason { kNone, kStop, kLength, kCancelled, kError };

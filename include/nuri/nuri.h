@@ -68,6 +68,8 @@ struct GeneratorOptions {
   int n_threads = 0;       // 0: physical cores
   bool reference = false;  // the f32 reference backend (slow; for checking)
   bool prefix_reuse = true; // false: every generation recomputes its whole prompt (benchmarks)
+  engine::KvCacheType cache_type_k = engine::KvCacheType::kF16;  // KV row types (engine::KvCacheType)
+  engine::KvCacheType cache_type_v = engine::KvCacheType::kF16;
 };
 
 struct GenerateOptions {

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
 
+#include "kernels/blocks.h"
 #include "kernels/cpu/cpu.h"
 #include "kernels/fp16.h"
 #include "kernels/ref/quant.h"
@@ -100,8 +102,112 @@ void attention_ref(const float* q, const uint16_t* k, const uint16_t* v, int64_t
   attention_ref(q, contiguous_kv(k, v, n_kv), 0, n_kv, n_head, n_head_kv, head_dim, scale, out, scores);
 }
 
+const char* kv_type_name(KvType t) {
+  switch (t) {
+    case KvType::kQ8_0: return "q8_0";
+    case KvType::kQ4_0: return "q4_0";
+    case KvType::kF16: break;
+  }
+  return "f16";
+}
+
+bool parse_kv_type(const char* s, KvType* out) {
+  const std::string v = s ? s : "";
+  if (v == "f16") *out = KvType::kF16;
+  else if (v == "q8_0") *out = KvType::kQ8_0;
+  else if (v == "q4_0") *out = KvType::kQ4_0;
+  else return false;
+  return true;
+}
+
+namespace {
+DType kv_dtype(KvType t) {
+  return t == KvType::kQ8_0 ? DType::kQ8_0 : t == KvType::kQ4_0 ? DType::kQ4_0 : DType::kF16;
+}
+}  // namespace
+
+size_t kv_row_bytes(KvType t, int64_t n) {
+  if (t == KvType::kF16) return static_cast<size_t>(n) * sizeof(uint16_t);
+  return static_cast<size_t>(n / 32) * (t == KvType::kQ8_0 ? sizeof(BlockQ8_0) : sizeof(BlockQ4_0));
+}
+
+void kv_store_row(KvType t, const float* x, void* dst, int64_t n) {
+  if (t == KvType::kF16) {
+    auto* d = static_cast<uint16_t*>(dst);
+    for (int64_t i = 0; i < n; ++i) d[i] = fp32_to_fp16(x[i]);
+    return;
+  }
+  ref::quantize_row(kv_dtype(t), x, dst, n);
+}
+
+void attention_heads_quant(const float* q, const KvBlocks& kv, int64_t first, int64_t n_kv, int n_head, int n_head_kv,
+                           int head_dim, float scale, float* out, int h0, int h1) {
+  const int group = n_head / n_head_kv;
+  const DType kt = kv_dtype(kv.k_type);
+  const bool k_f16 = kv.k_type == KvType::kF16, v_f16 = kv.v_type == KvType::kF16;
+  const int64_t k_head_bytes = static_cast<int64_t>(kv_row_bytes(kv.k_type, head_dim));
+  const int64_t v_head_bytes = static_cast<int64_t>(kv_row_bytes(kv.v_type, head_dim));
+  const auto* kb = reinterpret_cast<const uint8_t*>(kv.k);
+  const auto* vb = reinterpret_cast<const uint8_t*>(kv.v);
+  // The query in K's dot-product type: f16, or q8_0 blocks (head_dim / 32 of them).
+  alignas(64) uint8_t qv[kMaxHeadDim * sizeof(uint16_t)];
+  uint16_t acc16[kMaxHeadDim];
+  float acc32[kMaxHeadDim], vrow[kMaxHeadDim];
+  for (int h = h0; h < h1; ++h) {
+    const float* qh = q + static_cast<int64_t>(h) * head_dim;
+    if (k_f16) kv_store_row(KvType::kF16, qh, qv, head_dim);
+    else ref::quantize_row(ref::vec_dot_type(kt), qh, qv, head_dim);
+    const int hk = h / group;
+    float M = -INFINITY, S = 0.f;
+    for (int d = 0; d < head_dim; ++d) acc16[d] = 0, acc32[d] = 0.f;
+    const int64_t end = first + n_kv;
+    for (int64_t p = first; p < end;) {  // block by block, positions in order
+      const int64_t b = p / kv.block_size, r0 = p - b * kv.block_size;
+      const int64_t r1 = std::min(kv.block_size, r0 + (end - p));
+      const int64_t blk = kv.blocks[b];
+      for (int64_t r = r0; r < r1; ++r) {
+        const uint8_t* kj = kb + blk * kv.k_block_bytes + r * kv.k_row_bytes + hk * k_head_bytes;
+        float s;
+        if (k_f16) {
+          const auto* k16 = reinterpret_cast<const uint16_t*>(kj);
+          const auto* q16 = reinterpret_cast<const uint16_t*>(qv);
+          s = 0.f;
+          for (int d = 0; d < head_dim; ++d) s += fp16_to_fp32(k16[d]) * fp16_to_fp32(q16[d]);
+        } else {
+          s = ref::vec_dot(kt, kj, qv, head_dim);
+        }
+        s *= scale;
+        float ms = 1.f, vs = 1.f;
+        if (s > M) {
+          const float m_old = M;
+          M = s;
+          ms = std::exp(m_old - M);
+          if (v_f16) for (int d = 0; d < head_dim; ++d) acc16[d] = fp32_to_fp16(fp16_to_fp32(acc16[d]) * ms);
+          else for (int d = 0; d < head_dim; ++d) acc32[d] *= ms;
+        } else {
+          vs = std::exp(s - M);
+        }
+        const uint8_t* vj = vb + blk * kv.v_block_bytes + r * kv.v_row_bytes + hk * v_head_bytes;
+        if (v_f16) {
+          const auto* v16 = reinterpret_cast<const uint16_t*>(vj);
+          for (int d = 0; d < head_dim; ++d) acc16[d] = fp32_to_fp16(fp16_to_fp32(acc16[d]) + fp16_to_fp32(v16[d]) * vs);
+        } else {
+          ref::dequantize_row(kv_dtype(kv.v_type), vj, vrow, head_dim);
+          for (int d = 0; d < head_dim; ++d) acc32[d] += vrow[d] * vs;
+        }
+        S = S * ms + vs;
+      }
+      p += r1 - r0;
+    }
+    const float inv = S == 0.f ? 0.f : 1.f / S;
+    float* oh = out + static_cast<int64_t>(h) * head_dim;
+    for (int d = 0; d < head_dim; ++d) oh[d] = (v_f16 ? fp16_to_fp32(acc16[d]) : acc32[d]) * inv;
+  }
+}
+
 void attention_heads(const float* q, const KvBlocks& kv, int64_t first, int64_t n_kv, int n_head, int n_head_kv,
                      int head_dim, float scale, float* out, int h0, int h1) {
+  if (!kv.f16()) return attention_heads_quant(q, kv, first, n_kv, n_head, n_head_kv, head_dim, scale, out, h0, h1);
   // Streaming (online-softmax) attention with llama.cpp's CPU flash-attention numerics: the query
   // is rounded to f16 for the K dot product and the V accumulator is f16.
   // head_dim <= kMaxHeadDim (checked when a model loads).
@@ -149,6 +255,37 @@ void attention_heads(const float* q, const KvBlocks& kv, int64_t first, int64_t 
 void attention_ref(const float* q, const KvBlocks& kv, int64_t first, int64_t n_kv, int n_head, int n_head_kv,
                    int head_dim, float scale, float* out, float* scores) {
   const int group = n_head / n_head_kv;
+  if (!kv.f16()) {
+    // Quantised rows: dequantised one head row at a time (exact f32/f64 softmax as below).
+    const int64_t k_head_bytes = static_cast<int64_t>(kv_row_bytes(kv.k_type, head_dim));
+    const int64_t v_head_bytes = static_cast<int64_t>(kv_row_bytes(kv.v_type, head_dim));
+    const auto* kb = reinterpret_cast<const uint8_t*>(kv.k);
+    const auto* vb = reinterpret_cast<const uint8_t*>(kv.v);
+    auto rowp = [&](const uint8_t* base, int64_t block_bytes, int64_t row_bytes, int64_t head_bytes, int64_t j, int hk) {
+      const int64_t p = first + j, b = p / kv.block_size;
+      return base + kv.blocks[b] * block_bytes + (p - b * kv.block_size) * row_bytes + hk * head_bytes;
+    };
+    float tmp[kMaxHeadDim];
+    for (int h = 0; h < n_head; ++h) {
+      const float* qh = q + static_cast<int64_t>(h) * head_dim;
+      const int hk = h / group;
+      for (int64_t j = 0; j < n_kv; ++j) {
+        ref::dequantize_row(kv_dtype(kv.k_type), rowp(kb, kv.k_block_bytes, kv.k_row_bytes, k_head_bytes, j, hk), tmp, head_dim);
+        double s = 0;
+        for (int d = 0; d < head_dim; ++d) s += static_cast<double>(qh[d]) * tmp[d];
+        scores[j] = static_cast<float>(s) * scale;
+      }
+      softmax(scores, n_kv);
+      double acc[kMaxHeadDim] = {};
+      for (int64_t j = 0; j < n_kv; ++j) {
+        ref::dequantize_row(kv_dtype(kv.v_type), rowp(vb, kv.v_block_bytes, kv.v_row_bytes, v_head_bytes, j, hk), tmp, head_dim);
+        for (int d = 0; d < head_dim; ++d) acc[d] += static_cast<double>(scores[j]) * tmp[d];
+      }
+      float* oh = out + static_cast<int64_t>(h) * head_dim;
+      for (int d = 0; d < head_dim; ++d) oh[d] = static_cast<float>(acc[d]);
+    }
+    return;
+  }
   const int64_t kv_stride = static_cast<int64_t>(n_head_kv) * head_dim;
   // Element offset of position first + j's row.
   auto row = [&](int64_t j) {

@@ -1,6 +1,6 @@
 // kernels/ops.h — the op API the model calls. Kernels never know the model graph.
 // Purpose: matmul against any weight dtype, RMSNorm, RoPE, softmax, SwiGLU, attention over an f16
-// KV cache. Non-goals: graph building, memory planning. Layout: row-major, innermost last.
+// or q8_0/q4_0 KV cache. Non-goals: graph building, memory planning. Layout: row-major, innermost last.
 // Numerics: matmul converts activations to the weight's vec_dot_type (8-bit blocks for quantised
 // weights, f16 for f16) exactly as llama.cpp does, so greedy outputs match the peer.
 #pragma once
@@ -45,16 +45,33 @@ void swiglu(const float* g, const float* u, float* h, int64_t n);
 
 constexpr int kMaxHeadDim = 1024;
 
+// Element type of cached K or V rows (llama.cpp's --cache-type-k/-v names: f16, q8_0, q4_0).
+// Quantised rows are ggml blocks of 32 along the row: q8_0 {f16 d; int8 q[32]} (34 bytes),
+// q4_0 {f16 d; uint8 q[16]: element i in the low nibble of q[i], i + 16 in the high} (18 bytes);
+// they need head_dim % 32 == 0 so that every head starts a block.
+enum class KvType : uint8_t { kF16, kQ8_0, kQ4_0 };
+const char* kv_type_name(KvType t);           // "f16", "q8_0", "q4_0"
+bool parse_kv_type(const char* s, KvType* out);
+size_t kv_row_bytes(KvType t, int64_t n);      // one row of n elements
+// dst (kv_row_bytes(t, n)) = x[n] in type t: f16 rounding, or llama.cpp's reference quantisation.
+void kv_store_row(KvType t, const float* x, void* dst, int64_t n);
+
 // K/V rows of one sequence in one layer, stored in fixed-size blocks (a paged KV cache):
 // position p is row p % block_size of block blocks[p / block_size]; a block is block_size rows of
 // f16 [n_head_kv * head_dim] starting at k + blocks[b] * block_stride (v likewise). A contiguous
 // cache is the special case of one block (block 0, block_size >= every position).
+// Quantised K or V (k_type / v_type not f16): k and v point at bytes, rows are k_row_bytes /
+// v_row_bytes and blocks k_block_bytes / v_block_bytes apart; block_stride is unused.
 struct KvBlocks {
   const uint16_t* k = nullptr;      // f16 pool base of this layer's keys
   const uint16_t* v = nullptr;      // f16 pool base of this layer's values
   const int32_t* blocks = nullptr;  // block ids in position order
   int64_t block_size = 0;           // positions per block
   int64_t block_stride = 0;         // elements from one block to the next in the pool
+  KvType k_type = KvType::kF16, v_type = KvType::kF16;
+  int64_t k_row_bytes = 0, v_row_bytes = 0;
+  int64_t k_block_bytes = 0, v_block_bytes = 0;
+  bool f16() const { return k_type == KvType::kF16 && v_type == KvType::kF16; }
 };
 inline constexpr int32_t kFirstBlock[1] = {0};
 // k, v: f16 [n, kv_dim] contiguous, as one block.
@@ -71,8 +88,15 @@ inline KvBlocks contiguous_kv(const uint16_t* k, const uint16_t* v, int64_t n) {
 void attention_ref(const float* q, const KvBlocks& kv, int64_t first, int64_t n_kv, int n_head, int n_head_kv,
                    int head_dim, float scale, float* out, float* scores);
 // The same for heads [h0, h1) only (threads split heads; the scalar target of kernels/cpu).
+// Quantised K/V (kv.f16() false) go to attention_heads_quant.
 void attention_heads(const float* q, const KvBlocks& kv, int64_t first, int64_t n_kv, int n_head, int n_head_kv,
                      int head_dim, float scale, float* out, int h0, int h1);
+// Attention reading quantised K and/or V in place, with llama.cpp's CPU flash-attention numerics
+// for them: a q8_0/q4_0 K row is dotted with the query quantised to q8_0 (its vec_dot); f16 K with
+// the f16 query; a quantised V row is dequantised and accumulated in f32 (f16 V: f16 accumulator).
+// No dequantised copy of the cache: one row at a time. The scalar reference of kernels/cpu.
+void attention_heads_quant(const float* q, const KvBlocks& kv, int64_t first, int64_t n_kv, int n_head, int n_head_kv,
+                           int head_dim, float scale, float* out, int h0, int h1);
 // Contiguous k, v: f16 [n_kv, n_head_kv * head_dim].
 void attention_ref(const float* q, const uint16_t* k, const uint16_t* v, int64_t n_kv, int n_head, int n_head_kv,
                    int head_dim, float scale, float* out, float* scores);

@@ -27,7 +27,11 @@ struct ContextParams {
   bool reference = false;  // the reference backend (f32 oracle: dequantised rows, exact softmax)
   // Optional: time every backend op into this (kernels/profile.h; nuri bench --profile).
   kernels::OpProfile* profile = nullptr;
+  // Types of the cached K and V rows, for the KV owner (runtime/); quantised ones need head_dim % 32 == 0.
+  kernels::KvType k_type = kernels::KvType::kF16, v_type = kernels::KvType::kF16;
 };
+// An error naming the option when the model's head_dim cannot hold quantised K/V rows.
+Status check_kv_types(const ModelConfig& c, kernels::KvType k_type, kernels::KvType v_type);
 
 struct BatchToken {
   int32_t token = 0;

@@ -13,6 +13,22 @@ namespace nuri::model {
 
 using kernels::WeightView;
 
+namespace {
+// One K or V row into the cache: the backend's f16 store, or q8_0/q4_0 blocks.
+void store_kv(kernels::Backend& be, kernels::KvType type, const float* x, uint8_t* dst, int32_t n) {
+  if (type == kernels::KvType::kF16) be.kv_store(x, reinterpret_cast<uint16_t*>(dst), n);
+  else kernels::kv_store_row(type, x, dst, n);
+}
+}  // namespace
+
+Status check_kv_types(const ModelConfig& c, kernels::KvType k_type, kernels::KvType v_type) {
+  for (auto [t, what] : {std::pair{k_type, "--cache-type-k"}, std::pair{v_type, "--cache-type-v"}})
+    if (t != kernels::KvType::kF16 && c.head_dim % 32 != 0)
+      return Error(std::string(what) + " " + kernels::kv_type_name(t) + " needs head_dim to be a multiple of 32 (whole " +
+                   "blocks per head); this model's head_dim is " + std::to_string(c.head_dim) + " (use f16)");
+  return Status::ok();
+}
+
 Context::Context(std::shared_ptr<const Model> m, ContextParams p) : model_(std::move(m)), params_(p) {}
 
 Result<std::unique_ptr<Context>> Context::create(std::shared_ptr<const Model> model, ContextParams p) {
@@ -132,8 +148,8 @@ Status Context::forward_chunk(const BatchToken* toks, int32_t T, const KvView& k
       }
       be.rope(qt, c.n_head, hd, c.n_rot, toks[t].pos, c.rope_theta, &rope_cs_[t * R], c.rope_style);
       be.rope(kt, c.n_head_kv, hd, c.n_rot, toks[t].pos, c.rope_theta, &rope_cs_[t * R], c.rope_style);
-      be.kv_store(kt, kv.k_row(l, toks[t].seq, toks[t].pos, KV), KV);
-      be.kv_store(vt, kv.v_row(l, toks[t].seq, toks[t].pos, KV), KV);
+      store_kv(be, kv.k_type, kt, kv.k_row(l, toks[t].seq, toks[t].pos), KV);
+      store_kv(be, kv.v_type, vt, kv.v_row(l, toks[t].seq, toks[t].pos), KV);
     }
     attention_layer(l, toks, T, kv);         // attn[T, Q]
     mm(L.wo, attn_.data(), T, tmp_.data());  // [T, E]

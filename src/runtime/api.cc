@@ -73,6 +73,8 @@ Result<std::unique_ptr<Generator>> Generator::create(std::shared_ptr<const Model
   ep.n_threads = options.n_threads;
   ep.reference = options.reference;
   ep.prefix_reuse = options.prefix_reuse;
+  ep.cache_type_k = options.cache_type_k;
+  ep.cache_type_v = options.cache_type_v;
   // One generation at a time, but the slot of the previous one is freed only at the engine's next
   // step: the next generation may have to wait for it in the queue.
   ep.max_queue = 1;

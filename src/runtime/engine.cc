@@ -55,6 +55,18 @@ bool parse_context_overflow(const std::string& s, ContextOverflow* out) {
   return true;
 }
 
+const char* kv_cache_type_name(KvCacheType t) {
+  return t == KvCacheType::kQ8_0 ? "q8_0" : t == KvCacheType::kQ4_0 ? "q4_0" : "f16";
+}
+
+bool parse_kv_cache_type(const std::string& s, KvCacheType* out) {
+  if (s == "f16") *out = KvCacheType::kF16;
+  else if (s == "q8_0") *out = KvCacheType::kQ8_0;
+  else if (s == "q4_0") *out = KvCacheType::kQ4_0;
+  else return false;
+  return true;
+}
+
 struct RequestHandle::Queue {
   std::mutex mu;
   std::condition_variable cv;
@@ -247,6 +259,12 @@ Result<std::unique_ptr<Engine>> Engine::create(std::shared_ptr<const model::Mode
   cp.n_batch = std::min(params.n_batch, 512);
   cp.n_threads = params.n_threads;
   cp.reference = params.reference;
+  auto kt = [](KvCacheType t) {
+    return t == KvCacheType::kQ8_0 ? kernels::KvType::kQ8_0 : t == KvCacheType::kQ4_0 ? kernels::KvType::kQ4_0 : kernels::KvType::kF16;
+  };
+  cp.k_type = kt(params.cache_type_k);
+  cp.v_type = kt(params.cache_type_v);
+  NURI_TRY(model::check_kv_types(cfg, cp.k_type, cp.v_type));
   NURI_ASSIGN_OR_RETURN(impl->ctx, model::Context::create(model, cp));
   runtime::KvCacheParams kp;
   kp.n_layer = cfg.n_layer;
@@ -254,6 +272,8 @@ Result<std::unique_ptr<Engine>> Engine::create(std::shared_ptr<const model::Mode
   kp.n_seq = params.n_parallel;
   kp.max_positions = params.n_ctx;
   kp.block_size = kKvBlockSize;
+  kp.k_type = cp.k_type;
+  kp.v_type = cp.v_type;
   NURI_ASSIGN_OR_RETURN(impl->kv, runtime::KvCache::create(kp));
   impl->slots.resize(params.n_parallel);
   for (int32_t i = 0; i < params.n_parallel; ++i) impl->slots[i].seq = i;

@@ -15,11 +15,16 @@ Result<std::unique_ptr<KvCache>> KvCache::create(const KvCacheParams& p) {
   c->max_blocks_ = (p.max_positions + p.block_size - 1) / p.block_size;
   if (c->params_.n_blocks <= 0) c->params_.n_blocks = p.n_seq * c->max_blocks_ + 2;
   const int32_t nb = c->params_.n_blocks;
-  const size_t elems = static_cast<size_t>(p.n_layer) * nb * p.block_size * p.kv_dim;
-  if (elems > (size_t{1} << 34))
-    return Error("kv cache: " + std::to_string(elems * 4 >> 20) + " MiB of KV is too large; lower the context or parallel");
-  c->k_.assign(elems, 0);
-  c->v_.assign(elems, 0);
+  if ((p.k_type != kernels::KvType::kF16 || p.v_type != kernels::KvType::kF16) && p.kv_dim % 32 != 0)
+    return Error("kv cache: quantised K/V rows need kv_dim to be a multiple of 32, got " + std::to_string(p.kv_dim));
+  c->k_row_ = kernels::kv_row_bytes(p.k_type, p.kv_dim);
+  c->v_row_ = kernels::kv_row_bytes(p.v_type, p.kv_dim);
+  const size_t rows = static_cast<size_t>(p.n_layer) * nb * p.block_size;
+  if (rows * (c->k_row_ + c->v_row_) > (size_t{1} << 35))
+    return Error("kv cache: " + std::to_string(rows * (c->k_row_ + c->v_row_) >> 20) +
+                 " MiB of KV is too large; lower the context or parallel");
+  c->k_.assign(rows * c->k_row_, 0);
+  c->v_.assign(rows * c->v_row_, 0);
   c->blocks_.resize(nb);
   c->tokens_.assign(static_cast<size_t>(nb) * p.block_size, 0);
   c->free_.reserve(nb);
@@ -147,13 +152,11 @@ void KvCache::release(int32_t b) {
 }
 
 void KvCache::copy_rows(int32_t src, int32_t dst, int32_t n_rows) {
-  const size_t row = static_cast<size_t>(params_.kv_dim);
-  const size_t block = row * params_.block_size;
-  const size_t layer = block * params_.n_blocks;
+  const size_t bs = static_cast<size_t>(params_.block_size), nb = static_cast<size_t>(params_.n_blocks);
   for (int32_t l = 0; l < params_.n_layer; ++l) {
-    const size_t s = l * layer + src * block, d = l * layer + dst * block;
-    std::memcpy(&k_[d], &k_[s], n_rows * row * sizeof(uint16_t));
-    std::memcpy(&v_[d], &v_[s], n_rows * row * sizeof(uint16_t));
+    const size_t s = (l * nb + src) * bs, d = (l * nb + dst) * bs;  // rows
+    std::memcpy(&k_[d * k_row_], &k_[s * k_row_], n_rows * k_row_);
+    std::memcpy(&v_[d * v_row_], &v_[s * v_row_], n_rows * v_row_);
   }
   std::memcpy(&tokens_[static_cast<size_t>(dst) * params_.block_size], tokens_of(src), n_rows * sizeof(int32_t));
   Block& D = blocks_[dst];
@@ -295,11 +298,15 @@ void KvCache::commit() {
 
 model::KvView KvCache::view() const {
   model::KvView v;
-  v.k = const_cast<uint16_t*>(k_.data());
-  v.v = const_cast<uint16_t*>(v_.data());
+  v.k = const_cast<uint8_t*>(k_.data());
+  v.v = const_cast<uint8_t*>(v_.data());
+  v.k_type = params_.k_type;
+  v.v_type = params_.v_type;
+  v.k_row_bytes = k_row_;
+  v.v_row_bytes = v_row_;
   v.block_size = params_.block_size;
-  v.block_stride = static_cast<size_t>(params_.block_size) * params_.kv_dim;
-  v.layer_stride = v.block_stride * params_.n_blocks;
+  v.k_layer_stride = k_row_ * params_.block_size * params_.n_blocks;
+  v.v_layer_stride = v_row_ * params_.block_size * params_.n_blocks;
   v.n_seq = params_.n_seq;
   v.table_stride = max_blocks_;
   v.tables = tables_.data();
@@ -317,7 +324,7 @@ KvCacheStats KvCache::stats() const {
     s.blocks_shared += B.ref > 1 ? 1 : 0;
     if (B.in_lru) s.positions_cached += B.n_filled;
   }
-  s.bytes_per_block = 2 * sizeof(uint16_t) * static_cast<size_t>(params_.block_size) * params_.kv_dim * params_.n_layer;
+  s.bytes_per_block = (k_row_ + v_row_) * static_cast<size_t>(params_.block_size) * params_.n_layer;
   s.bytes_total = static_cast<int64_t>(s.bytes_per_block) * s.blocks_total;
   s.bytes_used = static_cast<int64_t>(s.bytes_per_block) * s.blocks_used;
   s.evictions = evictions_;

@@ -1,4 +1,4 @@
-// runtime/kv_cache.h — the paged KV cache: f16 K/V in fixed-size blocks (block_size positions of
+// runtime/kv_cache.h — the paged KV cache: f16 (or q8_0/q4_0) K/V in fixed-size blocks (block_size positions of
 // every layer), one block table per sequence, reference-counted blocks shared between sequences,
 // copy-on-write of a shared last block, and a prefix cache over full blocks.
 //
@@ -33,6 +33,8 @@ struct KvCacheParams {
   int32_t max_positions = 0;  // per sequence (the context length)
   int32_t block_size = 16;    // positions per block
   int32_t n_blocks = 0;       // pool size; 0: every sequence at max_positions without sharing (+ 2)
+  kernels::KvType k_type = kernels::KvType::kF16;  // f16, q8_0 or q4_0 rows (quantised: kv_dim % 32 == 0)
+  kernels::KvType v_type = kernels::KvType::kF16;
 };
 
 struct KvCacheStats {
@@ -111,7 +113,8 @@ class KvCache {
 
   KvCacheParams params_;
   int32_t max_blocks_ = 0;        // table entries per sequence
-  std::vector<uint16_t> k_, v_;   // f16 [n_layer][n_blocks][block_size][kv_dim]
+  std::vector<uint8_t> k_, v_;    // [n_layer][n_blocks][block_size] rows of k_row_ / v_row_ bytes
+  size_t k_row_ = 0, v_row_ = 0;  // one position's K (V) row of kv_dim in k_type (v_type)
   std::vector<Block> blocks_;
   std::vector<int32_t> tokens_;   // [n_blocks][block_size]
   std::vector<int32_t> free_;     // blocks without KV

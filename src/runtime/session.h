@@ -1,5 +1,5 @@
 // runtime/session.h — a forward context with a dense KV cache of its own: up to n_seq sequences
-// of n_ctx positions each, one contiguous f16 block per sequence and layer. The single-process
+// of n_ctx positions each, one contiguous block per sequence and layer (f16, or q8_0/q4_0 rows). The single-process
 // path for commands that drive the forward pass themselves (chat, bench, eval-synth) and for
 // tests; the engine (nuri/engine.h) uses the paged, prefix-shared cache instead. Both hand the
 // model only a KvView: the KV cache lives here in runtime/, not in model/.
@@ -36,14 +36,14 @@ class Session {
   const model::ContextParams& params() const { return ctx_->params(); }
   const model::ModelConfig& config() const { return ctx_->config(); }
   int n_threads() const { return ctx_->n_threads(); }
-  size_t kv_bytes() const { return (k_.size() + v_.size()) * sizeof(uint16_t); }
+  size_t kv_bytes() const { return k_.size() + v_.size(); }
   model::Context& context() { return *ctx_; }
 
  private:
   Session() = default;
   std::unique_ptr<model::Context> ctx_;
   std::vector<int32_t> seq_len_;
-  std::vector<uint16_t> k_, v_;  // f16 [n_layer][n_seq][n_ctx][kv_dim]
+  std::vector<uint8_t> k_, v_;  // [n_layer][n_seq][n_ctx] rows of kv_dim in params().k_type / v_type
   std::vector<int32_t> tables_, n_blocks_;  // [n_seq]: sequence s is block s (of n_ctx positions)
   model::KvView view_;
 };

@@ -38,8 +38,8 @@ void fill(const KvCache& c, int32_t seq, int32_t p0, int32_t p1, uint16_t base) 
   for (int l = 0; l < c.params().n_layer; ++l)
     for (int32_t p = p0; p < p1; ++p)
       for (int32_t d = 0; d < D; ++d) {
-        v.k_row(l, seq, p, D)[d] = static_cast<uint16_t>(base + l * 1000 + p);
-        v.v_row(l, seq, p, D)[d] = static_cast<uint16_t>(base + l * 1000 + p + 7);
+        reinterpret_cast<uint16_t*>(v.k_row(l, seq, p))[d] = static_cast<uint16_t>(base + l * 1000 + p);
+        reinterpret_cast<uint16_t*>(v.v_row(l, seq, p))[d] = static_cast<uint16_t>(base + l * 1000 + p + 7);
       }
 }
 bool holds(const KvCache& c, int32_t seq, int32_t p0, int32_t p1, uint16_t base) {
@@ -48,8 +48,8 @@ bool holds(const KvCache& c, int32_t seq, int32_t p0, int32_t p1, uint16_t base)
   for (int l = 0; l < c.params().n_layer; ++l)
     for (int32_t p = p0; p < p1; ++p)
       for (int32_t d = 0; d < D; ++d)
-        if (v.k_row(l, seq, p, D)[d] != static_cast<uint16_t>(base + l * 1000 + p) ||
-            v.v_row(l, seq, p, D)[d] != static_cast<uint16_t>(base + l * 1000 + p + 7))
+        if (reinterpret_cast<uint16_t*>(v.k_row(l, seq, p))[d] != static_cast<uint16_t>(base + l * 1000 + p) ||
+            reinterpret_cast<uint16_t*>(v.v_row(l, seq, p))[d] != static_cast<uint16_t>(base + l * 1000 + p + 7))
           return false;
   return true;
 }

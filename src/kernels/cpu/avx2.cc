@@ -362,6 +362,7 @@ void gemm(const WeightView& w, const uint8_t* act, int64_t T, int64_t r0, int64_
 
 void attention(const float* q, const KvBlocks& kv, int64_t first, int64_t n_kv, int n_head, int n_head_kv,
                int head_dim, float scale, float* out, int h0, int h1) {
+  if (!kv.f16()) return attention_quant(q, kv, first, n_kv, n_head, n_head_kv, head_dim, scale, out, h0, h1);
   if (head_dim % 8 != 0 || head_dim > 256)
     return scalar::attention(q, kv, first, n_kv, n_head, n_head_kv, head_dim, scale, out, h0, h1);
   const int group = n_head / n_head_kv;
@@ -413,6 +414,11 @@ void attention(const float* q, const KvBlocks& kv, int64_t first, int64_t n_kv, 
     float* oh = out + static_cast<int64_t>(h) * head_dim;
     for (int i = 0; i < nv; ++i) _mm256_storeu_ps(oh + 8 * i, _mm256_mul_ps(acc[i], _mm256_set1_ps(inv)));
   }
+}
+
+void attention_quant(const float* q, const KvBlocks& kv, int64_t first, int64_t n_kv, int n_head, int n_head_kv,
+                     int head_dim, float scale, float* out, int h0, int h1) {
+  kernels::attention_heads_quant(q, kv, first, n_kv, n_head, n_head_kv, head_dim, scale, out, h0, h1);
 }
 
 }  // namespace nuri::kernels::cpu::avx2

@@ -571,6 +571,7 @@ inline float kq_dot(const uint16_t* k, const __m512* qv, const float* qf, int he
 
 void attention(const float* q, const KvBlocks& kv, int64_t first, int64_t n_kv, int n_head, int n_head_kv,
                int head_dim, float scale, float* out, int h0, int h1) {
+  if (!kv.f16()) return avx2::attention_quant(q, kv, first, n_kv, n_head, n_head_kv, head_dim, scale, out, h0, h1);
   if (head_dim > 256) return scalar::attention(q, kv, first, n_kv, n_head, n_head_kv, head_dim, scale, out, h0, h1);
   const int group = n_head / n_head_kv;
   const int64_t kv_stride = static_cast<int64_t>(n_head_kv) * head_dim;

@@ -21,7 +21,12 @@ namespace nuri::kernels::cpu {
 namespace scalar { NURI_CPU_TARGET_API }
 #if defined(__x86_64__)
 #define NURI_CPU_HAVE_X86 1
-namespace avx2 { NURI_CPU_TARGET_API }
+namespace avx2 {
+NURI_CPU_TARGET_API
+// Attention over quantised K/V (kernels::attention_heads_quant's numerics), also used by avx512.
+void attention_quant(const float* q, const KvBlocks& kv, int64_t first, int64_t n_kv, int n_head, int n_head_kv,
+                     int head_dim, float scale, float* out, int h0, int h1);
+}
 namespace avx512 { NURI_CPU_TARGET_API }
 #endif
 
