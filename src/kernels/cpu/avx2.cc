@@ -416,9 +416,101 @@ void attention(const float* q, const KvBlocks& kv, int64_t first, int64_t n_kv, 
   }
 }
 
+namespace {
+
+// The 32 signed 8-bit values of a q8_0 or q4_0 K block (q4_0: nibble - 8, low nibbles first).
+inline __m256i kv_block_i8(KvType t, const uint8_t* blk) {
+  if (t == KvType::kQ8_0) return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2));
+  const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 2));
+  const __m128i m = _mm_set1_epi8(0x0F);
+  const __m256i v = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(x, 4), m), _mm_and_si128(x, m));
+  return _mm256_sub_epi8(v, _mm256_set1_epi8(8));
+}
+
+// Exact integer dot of two 32 x int8 blocks (|products| < 2^15 per pair: maddubs on |a|, sign(b, a)).
+inline int32_t dot_i8(__m256i a, __m256i b) {
+  const __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(a, a), _mm256_sign_epi8(b, a));
+  return hsum_i32(_mm256_madd_epi16(p, _mm256_set1_epi16(1)));
+}
+
+}  // namespace
+
+// kernels::attention_heads_quant with the same float operations in the same order (bit-identical):
+// K q8_0/q4_0 blocks dotted exactly in integers, then ref's (d_k * d_q) * sum; V q8_0/q4_0 rows
+// dequantised 8 lanes at a time (q * d) and accumulated as acc * ms, acc + v * vs. f16 K or V keep
+// the scalar reference (their f16 accumulator rounds every step).
 void attention_quant(const float* q, const KvBlocks& kv, int64_t first, int64_t n_kv, int n_head, int n_head_kv,
                      int head_dim, float scale, float* out, int h0, int h1) {
-  kernels::attention_heads_quant(q, kv, first, n_kv, n_head, n_head_kv, head_dim, scale, out, h0, h1);
+  if (kv.k_type == KvType::kF16 || kv.v_type == KvType::kF16 || head_dim % 32 != 0 || head_dim > kMaxHeadDim)
+    return kernels::attention_heads_quant(q, kv, first, n_kv, n_head, n_head_kv, head_dim, scale, out, h0, h1);
+  const int group = n_head / n_head_kv;
+  const int nb = head_dim / 32;
+  const int64_t kbb = kv.k_type == KvType::kQ8_0 ? 34 : 18, vbb = kv.v_type == KvType::kQ8_0 ? 34 : 18;
+  const auto* kbase = reinterpret_cast<const uint8_t*>(kv.k);
+  const auto* vbase = reinterpret_cast<const uint8_t*>(kv.v);
+  BlockQ8_0 qq[kMaxHeadDim / 32];
+  alignas(32) float acc[kMaxHeadDim];
+  __m256i qv[kMaxHeadDim / 32];
+  float qd[kMaxHeadDim / 32];
+  for (int h = h0; h < h1; ++h) {
+    ref::quantize_row(DType::kQ8_0, q + static_cast<int64_t>(h) * head_dim, qq, head_dim);
+    for (int b = 0; b < nb; ++b) {
+      qv[b] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qq[b].qs));
+      qd[b] = fp16_to_fp32(qq[b].d);
+    }
+    const int hk = h / group;
+    float M = -INFINITY, S = 0.f;
+    for (int d = 0; d < head_dim; ++d) acc[d] = 0.f;
+    const int64_t end = first + n_kv;
+    for (int64_t p = first; p < end;) {
+      const int64_t blk = p / kv.block_size, r0 = p - blk * kv.block_size;
+      const int64_t r1 = std::min(kv.block_size, r0 + (end - p));
+      const int64_t id = kv.blocks[blk];
+      for (int64_t r = r0; r < r1; ++r) {
+        const uint8_t* kj = kbase + id * kv.k_block_bytes + r * kv.k_row_bytes + hk * nb * kbb;
+        float sd = 0.f;
+        for (int b = 0; b < nb; ++b) {
+          const uint8_t* kb = kj + b * kbb;
+          uint16_t kdh;
+          std::memcpy(&kdh, kb, 2);
+          const int32_t is = dot_i8(kv_block_i8(kv.k_type, kb), qv[b]);
+          sd += fp16_to_fp32(kdh) * qd[b] * static_cast<float>(is);
+        }
+        const float sc = sd * scale;
+        float ms = 1.f, vs = 1.f;
+        if (sc > M) {
+          const float m_old = M;
+          M = sc;
+          ms = std::exp(m_old - M);
+          const __m256 vms = _mm256_set1_ps(ms);
+          for (int d = 0; d < head_dim; d += 8) _mm256_store_ps(acc + d, _mm256_mul_ps(_mm256_load_ps(acc + d), vms));
+        } else {
+          vs = std::exp(sc - M);
+        }
+        const uint8_t* vj = vbase + id * kv.v_block_bytes + r * kv.v_row_bytes + hk * nb * vbb;
+        const __m256 vvs = _mm256_set1_ps(vs);
+        for (int b = 0; b < nb; ++b) {
+          const uint8_t* vb = vj + b * vbb;
+          uint16_t vdh;
+          std::memcpy(&vdh, vb, 2);
+          const __m256 dv = _mm256_set1_ps(fp16_to_fp32(vdh));
+          const __m256i v8 = kv_block_i8(kv.v_type, vb);
+          const __m128i lo = _mm256_castsi256_si128(v8), hi = _mm256_extracti128_si256(v8, 1);
+          const __m128i parts[4] = {lo, _mm_srli_si128(lo, 8), hi, _mm_srli_si128(hi, 8)};
+          for (int k = 0; k < 4; ++k) {
+            const __m256 x = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(parts[k])), dv);
+            float* a = acc + b * 32 + k * 8;
+            _mm256_store_ps(a, _mm256_add_ps(_mm256_load_ps(a), _mm256_mul_ps(x, vvs)));
+          }
+        }
+        S = S * ms + vs;
+      }
+      p += r1 - r0;
+    }
+    const float inv = S == 0.f ? 0.f : 1.f / S;
+    float* oh = out + static_cast<int64_t>(h) * head_dim;
+    for (int d = 0; d < head_dim; ++d) oh[d] = acc[d] * inv;
+  }
 }
 
 }  // namespace nuri::kernels::cpu::avx2
