@@ -24,6 +24,15 @@ int run_gen(int argc, char** argv) {
   app.add_option("--dtype", spec.dtype, "f32 f16 bf16 q8_0 q4_0 q4_1 q5_0 q5_1 q4_k q5_k q6_k q4_k_m (default f32)");
   app.add_option("--seed", spec.seed, "weights seed (default 1)");
   app.add_option("--layers", spec.n_layer_override, "override the number of layers");
+  app.add_option("--rope-scaling", spec.rope_scaling,
+                 "RoPE scaling written into the model: none (default), linear, yarn, llama3 (rope_freqs tensor), "
+                 "longrope (rope_factors_long/short tensors); llama3 and longrope need --arch llama");
+  app.add_option("--rope-factor", spec.rope_factor, "RoPE scaling factor (default 4)");
+  app.add_option("--rope-orig-ctx", spec.rope_orig_ctx,
+                 "original context of the RoPE scaling (rope.scaling.original_context_length; default 32)");
+  app.add_option("--rope-attn-factor", spec.rope_attn_factor,
+                 "rope.scaling.attn_factor (default: 1; longrope sqrt(1 + ln factor / ln orig-ctx))");
+  app.add_option("--rope-dims", spec.rope_dims, "rotary dims per head (default head_dim; fewer: partial rotary, qwen2/qwen3)");
   app.add_option("--format", format, "gguf (default) or safetensors (a Hugging Face directory: config.json + model.safetensors)");
   app.add_option("-o,--output", out, "output file")->required();
   try {

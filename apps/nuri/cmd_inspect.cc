@@ -7,6 +7,8 @@
 #include "command.h"
 #include "io/gguf.h"
 #include "io/safetensors.h"
+#include "model/model.h"
+#include "model/rope_scaling.h"
 #include "store/store.h"
 
 namespace {
@@ -57,7 +59,26 @@ const std::vector<std::pair<const char*, const char*>> kHparams = {
     {"expert_count", "n_expert"},              {"expert_used_count", "n_expert_used"},
     {"expert_feed_forward_length", "n_ff_exp"}, {"vocab_size", "n_vocab"},
     {"attention.sliding_window", "sliding_window"},
+    {"rope.scaling.type", "rope_scaling"},     {"rope.scaling.factor", "rope_factor"},
+    {"rope.scale_linear", "rope_scale_linear"}, {"rope.scaling.original_context_length", "n_ctx_orig"},
+    {"rope.scaling.attn_factor", "rope_attn_factor"}, {"rope.scaling.yarn_ext_factor", "yarn_ext_factor"},
+    {"rope.scaling.yarn_beta_fast", "yarn_beta_fast"}, {"rope.scaling.yarn_beta_slow", "yarn_beta_slow"},
+    {"rope.scaling.yarn_log_multiplier", "yarn_log_mul"},
 };
+
+// The RoPE nuri will compute for a model file: scaling type, factor, original context, attention
+// factor, frequency-factor tensors, partial rotary (model/rope_scaling.h). Empty when the
+// architecture is not one nuri runs.
+std::string rope_line(const GgufFile& f) {
+  auto c = nuri::model::config_from_gguf(f);
+  return c.ok() ? nuri::model::rope_scaling_summary(*c) : "";
+}
+std::string rope_line_hf(const std::string& dir) {
+  auto j = nuri::io::read_json_file(dir + "/config.json");
+  if (!j.ok()) return "";
+  auto c = nuri::model::config_from_hf(*j, dir + "/config.json");
+  return c.ok() ? nuri::model::rope_scaling_summary(*c) : "";
+}
 
 int inspect_gguf(const GgufFile& f, bool tensors, bool json) {
   const std::string arch = f.architecture();
@@ -73,6 +94,7 @@ int inspect_gguf(const GgufFile& f, bool tensors, bool json) {
     if (const GgufValue* v = f.find(arch + "." + suffix)) hp[label] = value_to_json(*v, false);
   }
   j["hparams"] = hp;
+  if (std::string r = rope_line(f); !r.empty()) j["rope"] = r;
 
   nlohmann::ordered_json tok = nlohmann::ordered_json::object();
   if (auto m = f.get_string("tokenizer.ggml.model")) tok["model"] = *m;
@@ -128,6 +150,7 @@ int inspect_gguf(const GgufFile& f, bool tensors, bool json) {
     std::printf("hyper-parameters:\n");
     for (auto it = hp.begin(); it != hp.end(); ++it) std::printf("  %-14s %s\n", it.key().c_str(), it->dump().c_str());
   }
+  if (j.contains("rope")) std::printf("rope:          %s\n", j["rope"].get<std::string>().c_str());
   std::printf("tokenizer:    ");
   if (tok.empty()) std::printf(" (none)");
   for (auto it = tok.begin(); it != tok.end(); ++it) std::printf(" %s=%s", it.key().c_str(), it->dump().c_str());
@@ -161,6 +184,7 @@ int inspect_safetensors(const std::string& path, bool tensors, bool json) {
   }
   nlohmann::ordered_json j = {{"file", path}, {"format", "safetensors"}, {"n_tensors", st->tensors().size()},
                               {"tensor_bytes", bytes}, {"n_params", params}};
+  if (std::string r = rope_line_hf(path); !r.empty()) j["rope"] = r;
   if (tensors) {
     auto arr = nlohmann::ordered_json::array();
     for (const auto& t : st->tensors())
@@ -173,6 +197,7 @@ int inspect_safetensors(const std::string& path, bool tensors, bool json) {
   }
   std::printf("file:          %s\nformat:        safetensors\ntensors:       %zu, %s, %llu parameters\n", path.c_str(),
               st->tensors().size(), human_bytes(bytes).c_str(), static_cast<unsigned long long>(params));
+  if (j.contains("rope")) std::printf("rope:          %s\n", j["rope"].get<std::string>().c_str());
   if (tensors)
     for (const auto& t : st->tensors())
       std::printf("%-48s %-6s %s\n", t.name.c_str(), std::string(nuri::dtype_name(t.dtype)).c_str(), shape_str(t.shape).c_str());

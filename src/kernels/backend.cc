@@ -10,6 +10,8 @@ void Backend::rmsnorm(const float* x, const float* w, float* y, int64_t T, int64
   for (int64_t t = 0; t < T; ++t) kernels::rmsnorm(x + t * n, w, y + t * n, n, eps);
 }
 
+void Backend::rope_table(const RopeParams& rp, int32_t pos, float* cs) { kernels::rope_table(rp, pos, cs); }
+
 void Backend::softmax(float* x, int64_t n) { kernels::softmax(x, n); }
 
 void Backend::get_rows(const WeightView& w, const int32_t* ids, int64_t T, float* out) {

@@ -63,11 +63,14 @@ class Backend {
   // backend overrides the ones it speeds up.
   // y[n] = x[n] / sqrt(mean(x²) + eps) * w[n] for each of T rows of stride n (w may be null).
   virtual void rmsnorm(const float* x, const float* w, float* y, int64_t T, int64_t n, float eps);
-  // cos/sin table of position pos for rope() (cs holds n_rot floats).
-  virtual void rope_table(int n_rot, int32_t pos, float freq_base, float* cs) = 0;
-  // Rotates the first n_rot dims of each head of x[n_head, head_dim] at position pos (cs from
-  // rope_table of the same position and freq_base).
-  virtual void rope(float* x, int n_head, int head_dim, int n_rot, int32_t pos, float freq_base, const float* cs,
+  // cos/sin table cs[rp.n_rot] of position pos for rope(): the scaled angles of rp (RoPE scaling
+  // included; kernels::rope_table has the formula). Callers take rp from the model
+  // (model::rope_params / Context::rope()), so every rotation, a re-rotation by a position delta
+  // included, gets the model's scaling.
+  virtual void rope_table(const RopeParams& rp, int32_t pos, float* cs);
+  // Rotates the first rp.n_rot dims of each head of x[n_head, head_dim] at position pos (cs from
+  // rope_table of the same rp and position).
+  virtual void rope(float* x, int n_head, int head_dim, const RopeParams& rp, int32_t pos, const float* cs,
                     RopeStyle style) = 0;
   virtual void softmax(float* x, int64_t n);
   // out[t, :] = row ids[t] of w, dequantised exactly (token embeddings).

@@ -53,21 +53,63 @@ void rmsnorm(const float* x, const float* w, float* y, int64_t n, float eps) {
   }
 }
 
-void rope(float* x, int n_head, int head_dim, int n_rot, int32_t pos, float freq_base, RopeStyle style) {
-  const float theta_scale = std::pow(freq_base, -2.0f / n_rot);
+void rope_corr_dims(int n_rot, int32_t n_ctx_orig, float freq_base, float beta_fast, float beta_slow, float dims[2]) {
+  // corr_dim(beta) = n_rot * ln(n_ctx_orig / (beta * 2 pi)) / (2 ln freq_base), in float as ggml has it.
+  auto corr_dim = [&](float beta) {
+    return n_rot * std::log(n_ctx_orig / (beta * 2 * static_cast<float>(M_PI))) / (2 * std::log(freq_base));
+  };
+  const float start = std::floor(corr_dim(beta_fast));
+  const float end = std::ceil(corr_dim(beta_slow));
+  dims[0] = std::max(0.f, start);
+  dims[1] = std::min(static_cast<float>(n_rot - 1), end);
+}
+
+void rope_table(const RopeParams& rp, int32_t pos, float* cs) {
+  const float theta_scale = std::pow(rp.freq_base, -2.0f / rp.n_rot);
+  float mscale = rp.attn_factor;
+  if (rp.ext_factor != 0.0f) mscale *= 1.0f + 0.1f * std::log(1.0f / rp.freq_scale);
+  float theta_base = static_cast<float>(pos);
+  for (int i0 = 0; i0 < rp.n_rot; i0 += 2) {
+    const float ff = rp.freq_factors ? rp.freq_factors[i0 / 2] : 1.0f;
+    const float theta_extrap = theta_base / ff;
+    const float theta_interp = rp.freq_scale * theta_extrap;
+    float theta = theta_interp;
+    if (rp.ext_factor != 0.0f) {
+      const float y = (i0 / 2 - rp.corr_dims[0]) / std::max(0.001f, rp.corr_dims[1] - rp.corr_dims[0]);
+      const float ramp_mix = (1 - std::min(1.0f, std::max(0.0f, y))) * rp.ext_factor;
+      theta = theta_interp * (1 - ramp_mix) + theta_extrap * ramp_mix;
+    }
+    cs[i0] = std::cos(theta) * mscale;
+    cs[i0 + 1] = std::sin(theta) * mscale;
+    theta_base *= theta_scale;
+  }
+}
+
+void rope_rotate(float* x, int n_head, int head_dim, int n_rot, const float* cs, RopeStyle style) {
   for (int h = 0; h < n_head; ++h) {
     float* v = x + static_cast<int64_t>(h) * head_dim;
-    float theta = static_cast<float>(pos);
     for (int i = 0; i < n_rot; i += 2) {
-      const float c = std::cos(theta), s = std::sin(theta);
+      const float c = cs[i], s = cs[i + 1];
       const int a = style == RopeStyle::kNormal ? i : i / 2;
       const int b = style == RopeStyle::kNormal ? i + 1 : i / 2 + n_rot / 2;
       const float x0 = v[a], x1 = v[b];
       v[a] = x0 * c - x1 * s;
       v[b] = x0 * s + x1 * c;
-      theta *= theta_scale;
     }
   }
+}
+
+void rope(float* x, int n_head, int head_dim, const RopeParams& rp, int32_t pos, RopeStyle style) {
+  float cs[kMaxHeadDim];
+  rope_table(rp, pos, cs);
+  rope_rotate(x, n_head, head_dim, rp.n_rot, cs, style);
+}
+
+void rope(float* x, int n_head, int head_dim, int n_rot, int32_t pos, float freq_base, RopeStyle style) {
+  RopeParams rp;
+  rp.n_rot = n_rot;
+  rp.freq_base = freq_base;
+  rope(x, n_head, head_dim, rp, pos, style);
 }
 
 void softmax(float* x, int64_t n) {

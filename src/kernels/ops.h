@@ -36,7 +36,39 @@ void matmul_f32_ref(const WeightView& w, const float* x, int64_t T, float* y);
 void rmsnorm(const float* x, const float* w, float* y, int64_t n, float eps);
 
 enum class RopeStyle { kNormal, kNeox };  // normal: pairs (2i, 2i+1); neox: pairs (i, i + n_rot/2)
-// Rotates the first n_rot dims of each head of x[n_head, head_dim] at position pos.
+
+// The parameters of the RoPE angles, RoPE scaling included, as llama.cpp's ggml_rope_ext takes
+// them (model::rope_params builds them from a model's config and the context length). For pair i
+// (dims 2i, 2i+1 of the first n_rot) at position p:
+//   theta_extrap = p * freq_base^(-2i/n_rot) / freq_factors[i]     (float recurrence over i)
+//   theta_interp = freq_scale * theta_extrap
+//   ext_factor == 0: theta = theta_interp, mscale = attn_factor
+//   ext_factor != 0 (YaRN): ramp = (1 - clamp((i - corr_dims[0]) / max(0.001, corr_dims[1] - corr_dims[0]), 0, 1))
+//     * ext_factor; theta = theta_interp * (1 - ramp) + theta_extrap * ramp;
+//     mscale = attn_factor * (1 + 0.1 ln(1 / freq_scale))
+//   cs[2i] = cos(theta) * mscale, cs[2i + 1] = sin(theta) * mscale.
+// Unscaled RoPE is the default: freq_scale 1, ext_factor 0, attn_factor 1, no freq_factors.
+struct RopeParams {
+  int n_rot = 0;                        // rotated dims per head (even)
+  float freq_base = 10000.f;            // rope_theta
+  float freq_scale = 1.f;               // 1 / scaling factor (linear, YaRN)
+  float ext_factor = 0.f;               // YaRN extrapolation mix (0: off)
+  float attn_factor = 1.f;              // multiplies cos and sin
+  float corr_dims[2] = {0.f, 0.f};      // YaRN ramp: first and last corrected pair
+  const float* freq_factors = nullptr;  // [n_rot / 2] divisors of each frequency (Llama 3 rope_freqs,
+                                        // LongRoPE factors) or null; owned by the model
+};
+// YaRN's correction range (ggml_rope_yarn_corr_dims): the pairs whose wavelength spans
+// n_ctx_orig / beta_fast .. n_ctx_orig / beta_slow rotations, floored/ceiled, clamped to [0, n_rot - 1].
+void rope_corr_dims(int n_rot, int32_t n_ctx_orig, float freq_base, float beta_fast, float beta_slow, float dims[2]);
+// cs[n_rot]: cos, sin of every pair at position pos (the formula above). The one scalar
+// implementation: every backend's rope_table and the reference rope use it.
+void rope_table(const RopeParams& rp, int32_t pos, float* cs);
+// Rotates the first n_rot dims of each head of x[n_head, head_dim] by the table cs (rope_table).
+void rope_rotate(float* x, int n_head, int head_dim, int n_rot, const float* cs, RopeStyle style);
+// rope_table + rope_rotate at position pos.
+void rope(float* x, int n_head, int head_dim, const RopeParams& rp, int32_t pos, RopeStyle style);
+// Unscaled RoPE (RopeParams{n_rot, freq_base}).
 void rope(float* x, int n_head, int head_dim, int n_rot, int32_t pos, float freq_base, RopeStyle style);
 
 void softmax(float* x, int64_t n);

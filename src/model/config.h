@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 #include "kernels/ops.h"
@@ -12,6 +13,26 @@ namespace nuri::model {
 
 enum class Arch { kLlama, kQwen2, kQwen3, kQwen3Moe };
 const char* arch_name(Arch a);
+
+// RoPE scaling as a model file states it (llama.cpp's hparams: GGUF `<arch>.rope.scaling.*`, HF
+// config.json `rope_scaling`); rope_params() (model/rope_scaling.h) turns it into the angles of a
+// context. Llama 3 scaling is kNone with freq_factors (GGUF rope_freqs.weight).
+enum class RopeScalingType { kNone, kLinear, kYarn, kLongRope };
+const char* rope_scaling_name(RopeScalingType t);
+
+struct RopeScaling {
+  RopeScalingType type = RopeScalingType::kNone;
+  float freq_scale = 1.f;        // 1 / factor (rope.scaling.factor, older files rope.scale_linear)
+  int32_t n_ctx_orig = 0;        // original training context (YaRN ramp, LongRoPE long/short); 0: n_ctx_train
+  float attn_factor = 1.f;       // rope.scaling.attn_factor: multiplies cos/sin (YaRN's mscale on top)
+  float yarn_ext_factor = -1.f;  // YaRN extrapolation mix; < 0: 1 for YaRN, 0 otherwise (llama.cpp's default)
+  float yarn_beta_fast = 32.f;
+  float yarn_beta_slow = 1.f;
+  float yarn_log_mul = 0.f;      // mscale_all_dim (DeepSeek-style YaRN attention factor); 0: none
+  std::vector<float> freq_factors;   // [n_rot / 2] or empty: divisors of each frequency (Llama 3)
+  std::vector<float> long_factors;   // [n_rot / 2] or empty: LongRoPE, used when n_ctx > n_ctx_orig
+  std::vector<float> short_factors;  // [n_rot / 2] or empty: LongRoPE otherwise
+};
 
 struct ModelConfig {
   Arch arch = Arch::kLlama;
@@ -31,6 +52,7 @@ struct ModelConfig {
   float rope_theta = 10000.f;
   float norm_eps = 1e-5f;
   kernels::RopeStyle rope_style = kernels::RopeStyle::kNormal;
+  RopeScaling rope_scaling;
   bool qk_norm = false;      // RMSNorm of each q/k head before RoPE (qwen3)
   bool qkv_bias = false;     // biases on q, k, v (qwen2)
   bool tied_embeddings = false;
@@ -54,7 +76,9 @@ inline constexpr int32_t kMaxCtxTrain = 1 << 24;
 
 // Checks every size field of c against the limits above and against each other (n_head a
 // multiple of n_head_kv, n_expert_used <= n_expert, n_rot <= head_dim, ...). n_vocab = 0 means
-// "not known yet" (GGUF reads it from token_embd afterwards). `where` prefixes the message.
+// "not known yet" (GGUF reads it from token_embd afterwards). RoPE scaling: factor, attention
+// factor, YaRN betas and original context bounded, factor vectors of n_rot / 2 finite positive
+// values. `where` prefixes the message.
 Status validate_config(const ModelConfig& c, const std::string& where);
 
 }  // namespace nuri::model

@@ -57,6 +57,9 @@ class Context {
   const Model& model() const { return *model_; }
   int n_threads() const { return backend_->n_threads(); }
   const char* backend_name() const { return backend_->name(); }
+  // The RoPE angles' parameters of this context (the model's scaling at n_ctx; model/rope_scaling.h):
+  // pass them to Backend::rope_table / rope for any rotation, a re-rotation of cached K included.
+  const kernels::RopeParams& rope() const { return rope_; }
   // Scratch buffers and logits held now, the backend's included (runtime/memory_fit.h estimates
   // an upper bound).
   size_t scratch_bytes() const;
@@ -72,6 +75,7 @@ class Context {
   std::shared_ptr<const Model> model_;
   ContextParams params_;
   std::unique_ptr<kernels::Backend> backend_;  // every op of the forward pass goes through it
+  kernels::RopeParams rope_;                   // freq_factors point into the model's config
 
   // Scratch, sized for n_batch tokens.
   std::vector<float> x_, xn_, q_, k_cur_, v_cur_, attn_, tmp_, gate_, up_, router_;

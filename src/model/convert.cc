@@ -8,6 +8,7 @@
 #include "model/arch_table.h"
 #include "model/gen.h"
 #include "model/model.h"
+#include "model/rope_scaling.h"
 
 namespace nuri::model {
 namespace {
@@ -70,6 +71,9 @@ Status convert_hf_to_gguf(const std::string& hf_dir, const std::string& dtype_na
     w.set(p + "expert_feed_forward_length", io::GgufValue::u32(c.n_ff_exp));
   }
   if (c.sliding_window > 0) w.set(p + "attention.sliding_window", io::GgufValue::u32(c.sliding_window));
+  for (const auto& [k, v] : rope_scaling_gguf_kv(c.rope_scaling, p)) w.set(k, v);
+  for (const auto& [name, v] : rope_scaling_gguf_tensors(c.rope_scaling))
+    NURI_TRY(w.add_tensor(name, DType::kF32, {v.size()}, v.data(), v.size() * sizeof(float)));
   for (const auto& [k, v] : extra_kv) w.set(k, v);
 
   ThreadPool pool(ThreadPool::default_threads());
@@ -102,6 +106,9 @@ Status convert_hf_to_gguf(const std::string& hf_dir, const std::string& dtype_na
   };
   const ModelWeights& W = m->weights();
   const bool llama_rope = c.arch == Arch::kLlama;  // GGUF llama uses interleaved RoPE pairs
+  if (llama_rope && c.n_rot != c.head_dim)
+    return Error(hf_dir + ": partial rotary dims (" + std::to_string(c.n_rot) + " of " + std::to_string(c.head_dim) +
+                 ") with the llama architecture cannot be written as GGUF");
   NURI_TRY(add(Role::kTokEmbd, 0, W.tok_embd, false, false, 0));
   NURI_TRY(add(Role::kOutNorm, 0, vec_view(W.out_norm), true, false, 0));
   if (!c.tied_embeddings) NURI_TRY(add(Role::kOutput, 0, W.output, false, false, 0));

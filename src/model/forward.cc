@@ -8,6 +8,7 @@
 
 #include "base/check.h"
 #include "model/context.h"
+#include "model/rope_scaling.h"
 
 namespace nuri::model {
 
@@ -65,6 +66,7 @@ Result<std::unique_ptr<Context>> Context::create(std::shared_ptr<const Model> mo
   ctx->attn_q_.resize(B);
   ctx->ids_.resize(B);
   ctx->rope_cs_.resize(B * std::max(2, c.n_rot));
+  ctx->rope_ = rope_params(c, p.n_ctx);
   if (c.n_expert > 0) {
     const size_t K = std::max(1, c.n_expert_used);
     ctx->moe_out_.resize(B * K * c.n_embd);
@@ -127,7 +129,7 @@ Status Context::forward_chunk(const BatchToken* toks, int32_t T, const KvView& k
   for (int32_t t = 0; t < T; ++t) ids_[t] = toks[t].token;
   be.get_rows(w.tok_embd, ids_.data(), T, x_.data());
   // cos/sin per token, shared by every layer and head
-  for (int32_t t = 0; t < T; ++t) be.rope_table(c.n_rot, toks[t].pos, c.rope_theta, &rope_cs_[t * R]);
+  for (int32_t t = 0; t < T; ++t) be.rope_table(rope_, toks[t].pos, &rope_cs_[t * R]);
 
   for (int l = 0; l < c.n_layer; ++l) {
     const LayerWeights& L = w.layers[l];
@@ -146,8 +148,8 @@ Status Context::forward_chunk(const BatchToken* toks, int32_t T, const KvView& k
         be.rmsnorm(qt, L.q_norm.data(), qt, c.n_head, hd, c.norm_eps);  // per head
         be.rmsnorm(kt, L.k_norm.data(), kt, c.n_head_kv, hd, c.norm_eps);
       }
-      be.rope(qt, c.n_head, hd, c.n_rot, toks[t].pos, c.rope_theta, &rope_cs_[t * R], c.rope_style);
-      be.rope(kt, c.n_head_kv, hd, c.n_rot, toks[t].pos, c.rope_theta, &rope_cs_[t * R], c.rope_style);
+      be.rope(qt, c.n_head, hd, rope_, toks[t].pos, &rope_cs_[t * R], c.rope_style);
+      be.rope(kt, c.n_head_kv, hd, rope_, toks[t].pos, &rope_cs_[t * R], c.rope_style);
       store_kv(be, kv.k_type, kt, kv.k_row(l, toks[t].seq, toks[t].pos), KV);
       store_kv(be, kv.v_type, vt, kv.v_row(l, toks[t].seq, toks[t].pos), KV);
     }

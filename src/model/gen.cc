@@ -1,6 +1,7 @@
 // Random-weight model generation (nuri gen).
 #include "model/gen.h"
 #include "model/gen_plan.h"
+#include "model/rope_scaling.h"
 
 #include <cmath>
 #include <cstring>
@@ -64,6 +65,50 @@ std::vector<std::string> gen_shapes() {
 
 namespace {
 
+// Rotary dims and RoPE scaling of the plan, from the --rope-* options. rope_freqs / rope_factors
+// tensors are read by llama.cpp for arch llama only, so only llama gets them. (llama.cpp 3.22.1
+// loads partial rotary dims for none of nuri's architectures; nuri reads them.)
+Status plan_rope(const GenSpec& spec, GenPlan* g) {
+  const GenShape* sh = g->sh;
+  g->n_rot = spec.rope_dims > 0 ? spec.rope_dims : sh->head_dim;
+  if (g->n_rot < 2 || g->n_rot > sh->head_dim || g->n_rot % 2)
+    return Error("--rope-dims must be even and in 2.." + std::to_string(sh->head_dim) + " (head_dim)");
+  if (g->arch == "llama" && g->n_rot != sh->head_dim)
+    return Error("--rope-dims: partial rotary is written for qwen2/qwen3 (NeoX pairs) only; llama keeps n_rot == head_dim");
+  const std::string& t = spec.rope_scaling;
+  if (t == "none") return Status::ok();
+  if (!(spec.rope_factor >= 1.f / 1024 && spec.rope_factor <= 65536.f)) return Error("--rope-factor must be in 1/1024..65536");
+  if (spec.rope_orig_ctx < 1 || spec.rope_orig_ctx > kMaxCtxTrain) return Error("--rope-orig-ctx must be positive");
+  if (!(spec.rope_attn_factor >= 0.f && spec.rope_attn_factor <= 1e3f)) return Error("--rope-attn-factor must be in 0..1000");
+  RopeScaling& r = g->rope;
+  r.n_ctx_orig = spec.rope_orig_ctx;
+  r.attn_factor = spec.rope_attn_factor > 0.f ? spec.rope_attn_factor : 1.f;
+  const float F = spec.rope_factor;
+  const int half = g->n_rot / 2;
+  if (t == "linear" || t == "yarn") {
+    r.type = t == "linear" ? RopeScalingType::kLinear : RopeScalingType::kYarn;
+    r.freq_scale = 1.f / F;
+  } else if (t == "llama3" || t == "longrope") {
+    if (g->arch != "llama") return Error("--rope-scaling " + t + ": llama.cpp reads frequency factors for arch llama only");
+    if (t == "llama3") {
+      r.freq_factors = llama3_freq_factors(g->n_rot, sh->rope_theta, F, 1.f, 4.f, spec.rope_orig_ctx);
+    } else {
+      // Smooth made-up factors: long ones grow from 1 to about the factor with the wavelength
+      // (as published LongRoPE factors do), short ones stay near 1.
+      r.type = RopeScalingType::kLongRope;
+      for (int i = 0; i < half; ++i) {
+        const float x = half > 1 ? static_cast<float>(i) / (half - 1) : 0.f;
+        r.long_factors.push_back(1.f + (F - 1.f) * x * x);
+        r.short_factors.push_back(1.f + 0.25f * x);
+      }
+      if (spec.rope_attn_factor == 0.f) r.attn_factor = longrope_attn_factor(F, spec.rope_orig_ctx);
+    }
+  } else {
+    return Error("unknown --rope-scaling '" + t + "' (none, linear, yarn, llama3, longrope)");
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 Result<GenPlan> make_plan(const GenSpec& spec, uint64_t V) {
@@ -92,6 +137,7 @@ Result<GenPlan> make_plan(const GenSpec& spec, uint64_t V) {
     g.base = *d;
   }
   g.n_layer = spec.n_layer_override > 0 ? spec.n_layer_override : sh->n_layer;
+  NURI_TRY(plan_rope(spec, &g));
   const uint64_t E = sh->n_embd, Q = sh->n_head * sh->head_dim, KV = sh->n_head_kv * sh->head_dim;
   const uint64_t HD = sh->head_dim;
   const int32_t n_layer = g.n_layer;
@@ -164,8 +210,9 @@ void set_hparams(io::GgufWriter& w, const GenPlan& g, const GenSpec& spec) {
   w.set(p + "attention.head_count_kv", io::GgufValue::u32(sh->n_head_kv));
   w.set(p + "attention.key_length", io::GgufValue::u32(sh->head_dim));
   w.set(p + "attention.value_length", io::GgufValue::u32(sh->head_dim));
-  w.set(p + "rope.dimension_count", io::GgufValue::u32(sh->head_dim));
+  w.set(p + "rope.dimension_count", io::GgufValue::u32(g.n_rot));
   w.set(p + "rope.freq_base", io::GgufValue::f32(sh->rope_theta));
+  for (const auto& [k, v] : rope_scaling_gguf_kv(g.rope, p)) w.set(k, v);
   w.set(p + "attention.layer_norm_rms_epsilon", io::GgufValue::f32(1e-6f));
   if (g.moe) {
     w.set(p + "expert_count", io::GgufValue::u32(sh->n_expert));
@@ -204,6 +251,8 @@ Status gen_gguf(const GenSpec& spec, const io::GgufFile& vocab, const std::strin
       progress(msg);
     }
   }
+  for (const auto& [name, v] : rope_scaling_gguf_tensors(g.rope))
+    NURI_TRY(w.add_tensor(name, DType::kF32, {v.size()}, v.data(), v.size() * sizeof(float)));
   return w.write(out_path);
 }
 

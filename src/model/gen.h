@@ -20,6 +20,15 @@ struct GenSpec {
   // gen_hf: add_bos_token / add_eos_token of tokenizer_config.json — what the vocabulary's
   // tokenizer adds (the caller resolves it with tokenizer::Tokenizer, which owns the rule).
   bool add_bos = false, add_eos = false;
+  // RoPE scaling written into the model (GGUF keys + factor tensors, HF rope_scaling):
+  // none | linear | yarn | llama3 | longrope, with factor, original context and attention factor
+  // (0: the type's default: 1, LongRoPE sqrt(1 + ln factor / ln n_ctx_orig)); rope_dims: rotary
+  // dims per head (0: head_dim; partial rotary otherwise).
+  std::string rope_scaling = "none";
+  float rope_factor = 4.f;
+  int32_t rope_orig_ctx = 32;
+  float rope_attn_factor = 0.f;
+  int32_t rope_dims = 0;
 };
 
 // Known shapes, for help text.

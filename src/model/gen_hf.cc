@@ -1,6 +1,7 @@
 // Random-weight models written as Hugging Face directories (nuri gen --format safetensors).
 #include <sys/stat.h>
 
+#include <cmath>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
@@ -143,6 +144,27 @@ Status gen_hf(const GenSpec& spec, const io::GgufFile& vocab, const std::string&
   cfg["head_dim"] = sh->head_dim;
   cfg["rms_norm_eps"] = 1e-6;
   cfg["rope_theta"] = sh->rope_theta;
+  if (g.n_rot != sh->head_dim) cfg["partial_rotary_factor"] = static_cast<double>(g.n_rot) / sh->head_dim;
+  if (spec.rope_scaling != "none") {
+    // HF's rope_scaling for the same angles as the GGUF (model/rope_scaling.h reads it back).
+    const float F = spec.rope_factor;
+    nlohmann::ordered_json rs = {{"rope_type", spec.rope_scaling}, {"factor", F}};
+    if (spec.rope_scaling != "linear") rs["original_max_position_embeddings"] = spec.rope_orig_ctx;
+    if (spec.rope_scaling == "llama3") {
+      rs["low_freq_factor"] = 1.0;
+      rs["high_freq_factor"] = 4.0;
+    }
+    if (spec.rope_scaling == "longrope") {
+      rs["long_factor"] = g.rope.long_factors;
+      rs["short_factor"] = g.rope.short_factors;
+    }
+    // HF's attention_factor is the whole cos/sin scale: for YaRN the GGUF attn_factor times
+    // YaRN's own 0.1 ln(factor) + 1.
+    if (spec.rope_attn_factor > 0.f)
+      rs["attention_factor"] = spec.rope_scaling == "yarn" && F > 1.f ? spec.rope_attn_factor * (0.1f * std::log(F) + 1.f)
+                                                                      : spec.rope_attn_factor;
+    cfg["rope_scaling"] = rs;
+  }
   cfg["vocab_size"] = tokens->size();
   cfg["max_position_embeddings"] = sh->n_ctx;
   cfg["tie_word_embeddings"] = sh->tied;

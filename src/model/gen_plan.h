@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "model/config.h"
 #include "model/gen.h"
 #include "tensor/dtype.h"
 
@@ -30,6 +31,8 @@ struct GenPlan {
   bool moe = false;
   DType base = DType::kF32;
   int32_t n_layer = 0;
+  int32_t n_rot = 0;      // rotary dims per head
+  RopeScaling rope;       // what the file states (freq_factors etc. filled for llama3/longrope)
   std::vector<TensorPlan> tensors;
 };
 

@@ -8,6 +8,7 @@
 #include "model/arch_table.h"
 #include "model/bind_roles.h"
 #include "model/model.h"
+#include "model/rope_scaling.h"
 
 namespace nuri::model {
 
@@ -53,6 +54,8 @@ Result<ModelConfig> config_from_gguf(const io::GgufFile& f) {
   c.qkv_bias = info.qkv_bias;
   c.qk_norm = info.qk_norm;
   if (c.n_expert == 0 && c.n_ff <= 0) return Error(f.path() + ": missing '" + p + "feed_forward_length'");
+  if (c.n_rot >= 2 && c.n_rot <= c.head_dim && c.n_rot % 2 == 0)  // else validate_config names n_rot
+    NURI_TRY(rope_scaling_from_gguf(f, p, &c));
   NURI_TRY(validate_config(c, f.path()));
   return c;
 }

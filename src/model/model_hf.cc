@@ -9,6 +9,7 @@
 #include "model/arch_table.h"
 #include "model/bind_roles.h"
 #include "model/model.h"
+#include "model/rope_scaling.h"
 
 namespace nuri::model {
 
@@ -67,6 +68,7 @@ Result<ModelConfig> config_from_hf(const nlohmann::json& j, const std::string& p
   if (getb("use_sliding_window", false) && geti("sliding_window", 0) > 0)
     c.sliding_window = static_cast<int32_t>(geti("sliding_window", 0));
   if (c.n_expert == 0 && c.n_ff <= 0) return Error(path + ": intermediate_size is required");
+  NURI_TRY(rope_scaling_from_hf(j, path, &c));  // partial_rotary_factor (n_rot) and rope_scaling
   NURI_TRY(validate_config(c, path));
   return c;
 }

@@ -264,7 +264,10 @@ TEST(CpuRope, CachedTableEqualsRopeBitForBit) {
       b = a;
       std::vector<float> cs(n_rot);
       rope(a.data(), n_head, hd, n_rot, pos, 10000.f, style);
-      cpu::rope_table(n_rot, pos, 10000.f, cs.data());
+      RopeParams rp;
+      rp.n_rot = n_rot;
+      rp.freq_base = 10000.f;
+      rope_table(rp, pos, cs.data());
       cpu::rope_cached(b.data(), n_head, hd, n_rot, cs.data(), style);
       EXPECT_EQ(a, b) << "pos " << pos;
     }

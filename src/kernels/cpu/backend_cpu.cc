@@ -98,10 +98,9 @@ class CpuBackend final : public Backend {
     });
   }
 
-  void rope_table(int n_rot, int32_t pos, float freq_base, float* cs) override { cpu::rope_table(n_rot, pos, freq_base, cs); }
-  void rope(float* x, int n_head, int head_dim, int n_rot, int32_t pos, float freq_base, const float* cs,
+  void rope(float* x, int n_head, int head_dim, const RopeParams& rp, int32_t, const float* cs,
             RopeStyle style) override {
-    cpu::rope_cached(x, n_head, head_dim, n_rot, cs, style);
+    cpu::rope_cached(x, n_head, head_dim, rp.n_rot, cs, style);
   }
 
  private:

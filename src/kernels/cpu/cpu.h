@@ -46,9 +46,8 @@ void attention(Target t, const float* q, const KvBlocks& kv, int64_t first, int6
 void attention(Target t, const float* q, const uint16_t* k, const uint16_t* v, int64_t n_kv, int n_head, int n_head_kv,
                int head_dim, float scale, float* out, int h0, int h1);
 
-// cs[2 * i], cs[2 * i + 1] = cos, sin of pos * freq_base^(-2i/n_rot) for i < n_rot/2, computed with
-// the same float recurrence as kernels::rope, so rope_cached(x, cs) == rope(x, pos) bit for bit.
-void rope_table(int n_rot, int32_t pos, float freq_base, float* cs);
+// Rotates by a table cs from kernels::rope_table, so rope_cached(x, cs) == kernels::rope(x, pos)
+// bit for bit.
 void rope_cached(float* x, int n_head, int head_dim, int n_rot, const float* cs, RopeStyle style);
 
 }  // namespace nuri::kernels::cpu

@@ -143,16 +143,6 @@ void attention(Target t, const float* q, const uint16_t* k, const uint16_t* v, i
   attention(t, q, contiguous_kv(k, v, n_kv), 0, n_kv, n_head, n_head_kv, head_dim, scale, out, h0, h1);
 }
 
-void rope_table(int n_rot, int32_t pos, float freq_base, float* cs) {
-  const float theta_scale = std::pow(freq_base, -2.0f / n_rot);
-  float theta = static_cast<float>(pos);
-  for (int i = 0; i < n_rot; i += 2) {
-    cs[i] = std::cos(theta);
-    cs[i + 1] = std::sin(theta);
-    theta *= theta_scale;
-  }
-}
-
 void rope_cached(float* x, int n_head, int head_dim, int n_rot, const float* cs, RopeStyle style) {
   for (int h = 0; h < n_head; ++h) {
     float* v = x + static_cast<int64_t>(h) * head_dim;

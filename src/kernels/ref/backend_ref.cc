@@ -33,10 +33,10 @@ class RefBackend final : public Backend {
     }
   }
 
-  void rope_table(int, int32_t, float, float*) override {}  // angles are computed in rope()
-  void rope(float* x, int n_head, int head_dim, int n_rot, int32_t pos, float freq_base, const float*,
+  // The angles are computed again here from rp and pos (the table cs is not trusted).
+  void rope(float* x, int n_head, int head_dim, const RopeParams& rp, int32_t pos, const float*,
             RopeStyle style) override {
-    kernels::rope(x, n_head, head_dim, n_rot, pos, freq_base, style);
+    kernels::rope(x, n_head, head_dim, rp, pos, style);
   }
 
  private:
