@@ -48,14 +48,14 @@ class ProfiledBackend final : public Backend {
     Scope s(this, Op::kRmsnorm);
     inner_->rmsnorm(x, w, y, T, n, eps);
   }
-  void rope_table(int n_rot, int32_t pos, float freq_base, float* cs) override {
+  void rope_table(const RopeParams& rp, int32_t pos, float* cs) override {
     Scope s(this, Op::kRope);
-    inner_->rope_table(n_rot, pos, freq_base, cs);
+    inner_->rope_table(rp, pos, cs);
   }
-  void rope(float* x, int n_head, int head_dim, int n_rot, int32_t pos, float freq_base, const float* cs,
+  void rope(float* x, int n_head, int head_dim, const RopeParams& rp, int32_t pos, const float* cs,
             RopeStyle style) override {
     Scope s(this, Op::kRope);
-    inner_->rope(x, n_head, head_dim, n_rot, pos, freq_base, cs, style);
+    inner_->rope(x, n_head, head_dim, rp, pos, cs, style);
   }
   void softmax(float* x, int64_t n) override {
     Scope s(this, Op::kSoftmax);
