@@ -39,11 +39,6 @@ inline int32_t hsum_i32(__m256i v) {
   s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
   return _mm_cvtsi128_si32(s);
 }
-inline uint16_t ld16(const uint8_t* p) {
-  uint16_t v;
-  std::memcpy(&v, p, 2);
-  return v;
-}
 
 // 32 bits -> 32 bytes of 0xFF where the bit is set.
 inline __m256i bits_to_bytes(uint32_t x) {

@@ -28,16 +28,6 @@
 namespace nuri::kernels::cpu::avx512 {
 namespace {
 
-inline uint16_t ld16(const uint8_t* p) {
-  uint16_t v;
-  std::memcpy(&v, p, 2);
-  return v;
-}
-inline uint32_t ld32(const uint8_t* p) {
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Activation layouts (one row per token, every part 64-byte aligned):

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "kernels/blocks.h"
+#include "kernels/cpu/impl.h"
 #include "kernels/fp16.h"
 
 #if NURI_CPU_HAVE_X86
@@ -36,16 +37,6 @@
 namespace nuri::kernels::cpu::avx512::legacy {
 namespace {
 
-inline uint16_t ld16(const uint8_t* p) {
-  uint16_t v;
-  std::memcpy(&v, p, 2);
-  return v;
-}
-inline uint32_t ld32(const uint8_t* p) {
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
-}
 inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
 
 // Activation row: int8 qs[nbp * 32] | float d[nbp] | float s[nbp] | int32 sum[nbp]; nbp = blocks

@@ -3,11 +3,24 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "kernels/ops.h"
 #include "tensor/dtype.h"
 
 namespace nuri::kernels::cpu {
+
+// Unaligned little-endian loads of block fields (scales, bit masks) for every target's kernels.
+inline uint16_t ld16(const uint8_t* p) {
+  uint16_t v;
+  std::memcpy(&v, p, 2);
+  return v;
+}
+inline uint32_t ld32(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
 
 #define NURI_CPU_TARGET_API                                                                                    \
   bool has_matmul(DType w, int64_t n);                                                                         \
