@@ -8,10 +8,10 @@ if [ ! -d ../shared ]; then
   echo "test: ../shared is missing; tests that need it will be skipped" >&2
 fi
 ctest --preset release -LE slow -j2 "$@"
-# Parsers of outside input under ASan + UBSan: hostile GGUF headers and hyper-parameters (the
-# CLI included, built with the sanitizers). NURI_SKIP_ASAN=1 skips this pass.
+# The unit tests under ASan + UBSan (hostile GGUF headers and hyper-parameters included, the CLI
+# built with the sanitizers too). NURI_SKIP_ASAN=1 skips this pass.
 if [ "${NURI_SKIP_ASAN:-0}" != 1 ] && [ $# -eq 0 ]; then
   cmake --preset asan >/dev/null
-  cmake --build --preset asan -j"$(nproc)" --target model_bounds_test io_gguf_test
-  ctest --preset asan -R '^(model_bounds_test|io_gguf_test)$' -j2
+  cmake --build --preset asan -j"$(nproc)"
+  ctest --preset asan -L unit -j2
 fi
