@@ -175,6 +175,18 @@ TEST(AgentLoop, ReplyWithoutCodeOrAnswerGetsACorrectiveMessage) {
   EXPECT_EQ(r->steps, 3);
 }
 
+TEST(AgentLoop, AMissingFileErrorDoesNotNameTheHostPath) {
+  TempWorkspace ws;
+  ScriptedModel m({py("read it", "print(read_file('missing.csv'))\n"), "Final answer: none"});
+  auto r = run_agent(m, "Read missing.csv.", options(ws));
+  ASSERT_TRUE(r.ok()) << r.error();
+  ASSERT_EQ(m.seen().size(), 2u);
+  const std::string& obs = m.seen()[1].back().content;
+  EXPECT_NE(obs.find("FileNotFoundError"), std::string::npos) << obs;
+  EXPECT_NE(obs.find("'missing.csv'"), std::string::npos) << obs;
+  EXPECT_EQ(obs.find(ws.path), std::string::npos) << obs;  // where the workspace lives stays private
+}
+
 TEST(AgentLoop, InjectedTextInAFileDoesNotChangeTheProtocol) {
   TempWorkspace ws;
   const std::string injected =

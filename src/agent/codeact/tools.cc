@@ -124,7 +124,12 @@ def _inside(path):
 
 def read_file(path):
     """Return the text of a workspace file."""
-    with open(_inside(path), encoding="utf-8", errors="replace") as f:
+    try:
+        f = open(_inside(path), encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        # The message names the path as the program gave it, never where the workspace lives.
+        raise FileNotFoundError("no such file in the workspace: %r" % path) from None
+    with f:
         return f.read()
 
 
