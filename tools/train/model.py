@@ -58,6 +58,16 @@ class Attention(nn.Module):
             rep = self.nh // self.nkv
             k = k.repeat_interleave(rep, dim=1)
             v = v.repeat_interleave(rep, dim=1)
+        if isinstance(mask, dict):  # per-sample attention: mask = {"segments": [[(s, e), ...]] per row, "tri": fn}
+            rows = []
+            for r in range(b):
+                parts = []
+                for s, e in mask["segments"][r]:
+                    a = (q[r, :, s:e] @ k[r, :, s:e].transpose(-1, -2)) / math.sqrt(self.hd) + mask["tri"](e - s)
+                    parts.append(a.softmax(-1) @ v[r, :, s:e])  # [nh, e-s, hd]
+                rows.append(torch.cat(parts, dim=1))
+            y = torch.stack(rows).transpose(1, 2).reshape(b, t, self.nh * self.hd)
+            return self.o_proj(y)
         att = (q @ k.transpose(-1, -2)) / math.sqrt(self.hd) + mask  # [b, nh, t, t]
         att = att.softmax(-1)
         y = (att @ v).transpose(1, 2).reshape(b, t, self.nh * self.hd)
@@ -117,12 +127,29 @@ class LlamaForCausalLM(nn.Module):
         if isinstance(m, (nn.Linear, nn.Embedding)):
             nn.init.normal_(m.weight, std=0.02)
 
-    def forward(self, ids):
-        """ids [b, t] -> logits [b, t, vocab] (tied output: logits = h @ embed_tokens^T)."""
+    def forward(self, ids, segments=None):
+        """ids [b, t] -> logits [b, t, vocab] (tied output: logits = h @ embed_tokens^T).
+        segments: None (causal attention over the whole row), or per row a list of (begin, end)
+        spans covering [0, t): each span attends only within itself, with positions from 0, which
+        is exactly what the model computes at inference for one sample, at sum(len^2) cost."""
         b, t = ids.shape
         x = self.model.embed_tokens(ids)
-        cos, sin = self.rope_cos[:t], self.rope_sin[:t]
-        mask = torch.full((t, t), float("-inf"), device=ids.device).triu(1)
+        if segments is None:
+            cos, sin = self.rope_cos[:t], self.rope_sin[:t]
+            mask = torch.full((t, t), float("-inf"), device=ids.device).triu(1)
+        else:
+            pos = torch.zeros(b, t, dtype=torch.long)
+            for r, segs in enumerate(segments):
+                for s, e in segs:
+                    pos[r, s:e] = torch.arange(e - s)
+            cos, sin = self.rope_cos[pos].unsqueeze(1), self.rope_sin[pos].unsqueeze(1)  # [b, 1, t, hd]
+            tris = {}
+
+            def tri(n):
+                if n not in tris:
+                    tris[n] = torch.full((n, n), float("-inf"), device=ids.device).triu(1)
+                return tris[n]
+            mask = {"segments": segments, "tri": tri}
         for blk in self.model.layers:
             x = blk(x, cos, sin, mask)
         x = self.model.norm(x)

@@ -105,7 +105,7 @@ def pack_rows(samples, mix, seq, seed, stats=None):
 
     waiting = []
     while True:
-        ids, tgt = [], []
+        ids, tgt, starts = [], [], []
         carry, misses = [], 0
         while misses < 8:
             s = waiting.pop(0) if waiting else next_sample()
@@ -119,6 +119,7 @@ def pack_rows(samples, mix, seq, seed, stats=None):
             mask = [0] * len(full)
             for b, e in spans:
                 mask[b:e] = [1] * (e - b)
+            starts.append(len(ids))
             ids.extend(full)
             tgt.extend(mask)
         waiting = carry + waiting
@@ -133,7 +134,13 @@ def pack_rows(samples, mix, seq, seed, stats=None):
         y = torch.tensor(ids[1:])
         m = torch.tensor(tgt[1:], dtype=torch.bool)
         y[~m] = -100
-        yield x, y
+        bounds = starts + [len(ids) - pad]
+        segs = [(b, min(e, seq)) for b, e in zip(bounds, bounds[1:]) if b < seq]
+        if not segs:
+            segs = [(0, seq)]
+        elif segs[-1][1] < seq:
+            segs.append((segs[-1][1], seq))  # the padding: its own span (no loss)
+        yield x, y, segs
 
 
 def save_safetensors(path, tensors):
@@ -223,6 +230,9 @@ def main():
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--warmup", type=int, default=100)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--per-sample-attention", action="store_true",
+                    help="packed samples attend only within themselves, positions from 0 (as at inference); "
+                         "attention costs sum(len^2) instead of seq^2 per row")
     ap.add_argument("--mix", default="a:0.55,b:0.40,c:0.05")
     ap.add_argument("--no-export", action="store_true")
     ap.add_argument("--save-every", type=int, default=200)
@@ -294,7 +304,7 @@ def main():
         lr = lr_at(step, elapsed)
         for g in opt.param_groups:
             g["lr"] = lr
-        logits = model(x)
+        logits = model(x, [b[2] for b in batch] if a.per_sample_attention else None)
         loss = F.cross_entropy(logits.view(-1, logits.shape[-1]), y.view(-1), ignore_index=-100)
         opt.zero_grad(set_to_none=True)
         loss.backward()
