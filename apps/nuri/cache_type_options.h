@@ -8,6 +8,7 @@
 #include <string>
 
 #include "nuri/engine.h"
+#include "runtime/memory_fit.h"
 
 namespace nuri::cli {
 
@@ -26,6 +27,11 @@ struct CacheTypeOptions {
         return false;
       }
     return true;
+  }
+  // The same types in a memory-fit estimate (unknown names stay f16: resolve() reports them).
+  void set_fit(runtime::FitParams* fp) const {
+    kernels::parse_kv_type(k.c_str(), &fp->k_type);
+    kernels::parse_kv_type(v.c_str(), &fp->v_type);
   }
 };
 

@@ -166,6 +166,7 @@ int run_chat(int argc, char** argv) {
     fp.n_ctx = ctx_auto ? train : std::min(n_ctx > 0 ? n_ctx : 4096, train);
     fp.n_threads = threads;
     fp.paged = false;
+    cache_types.set_fit(&fp);
     if (!nuri::cli::check_memory_fit("chat", *resolved, &fp, ctx_auto, max_memory, &*facts)) return 1;
     fit_ctx = fp.n_ctx;
   }

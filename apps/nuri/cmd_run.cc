@@ -148,6 +148,7 @@ int run_run(int argc, char** argv) {
     fp.n_seq = 1;
     fp.n_threads = threads;
     fp.paged = false;
+    cache_types.set_fit(&fp);
     if (!nuri::cli::check_memory_fit("run", *resolved, &fp, ctx_auto, max_memory, &*facts)) return 1;
     fit_ctx = fp.n_ctx;
   }
@@ -163,6 +164,8 @@ int run_run(int argc, char** argv) {
     ttc.n_predict = n_predict;
     ttc.threads = threads;
     ttc.sampling = sp;
+    ttc.cache_type_k = go.cache_type_k;
+    ttc.cache_type_v = go.cache_type_v;
     if (ttc.strategy != "greedy" && sp.temperature <= 0) ttc.sampling.temperature = nuri::sampling::kStrategyDefaultTemperature;  // sampling needs T > 0
     return nuri::cli::run_with_strategy(lm, prompt, ttc);
   }

@@ -88,6 +88,8 @@ int run_with_strategy(const runtime::LoadedModel& lm, const std::string& prompt_
   if (train > 0 && ep.n_ctx > train) ep.n_ctx = std::max<int32_t>(train, static_cast<int32_t>(ids.size()) + 2);
   p.max_tokens = std::min<int32_t>(p.max_tokens, ep.n_ctx - static_cast<int32_t>(ids.size()));
   ep.n_threads = opt.threads;
+  ep.cache_type_k = opt.cache_type_k;
+  ep.cache_type_v = opt.cache_type_v;
   auto eng = engine::Engine::create(lm.model, lm.tokenizer, ep);
   if (!eng.ok()) return fail(eng.error());
   auto r = ttc::run_strategy(**eng, ids, p, extractor.get(), verifier.get());

@@ -161,6 +161,7 @@ int run_serve(int argc, char** argv) {
     fp.n_batch = ep.n_batch;
     fp.n_threads = ep.n_threads;
     fp.paged = true;
+    cache_types.set_fit(&fp);
     if (!nuri::cli::check_memory_fit("serve", path, &fp, ctx_auto, max_memory, &*facts)) return 1;
     e.n_ctx = fp.n_ctx;
     e.bytes = nuri::runtime::estimate_memory(*facts, fp).total();

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "nuri/engine.h"
 #include "runtime/loaded_model.h"
 #include "sampling/sampler.h"
 
@@ -25,6 +26,8 @@ struct RunTtcOptions {
   bool verbose = false;
   int n_predict = 128, threads = 0;
   sampling::SamplerParams sampling;
+  engine::KvCacheType cache_type_k = engine::KvCacheType::kF16;  // --cache-type-k / -v
+  engine::KvCacheType cache_type_v = engine::KvCacheType::kF16;
 };
 
 int run_with_strategy(const runtime::LoadedModel& lm, const std::string& prompt, const RunTtcOptions& opt);

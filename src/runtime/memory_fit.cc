@@ -67,7 +67,10 @@ MemoryNeeds estimate_memory(const ModelFacts& m, const FitParams& p) {
   const model::ModelConfig& c = m.config;
   MemoryNeeds n;
   n.weights = m.weight_bytes;
-  const uint64_t row = 2ull * sizeof(uint16_t) * c.kv_dim() * c.n_layer;  // K and V of one position, every layer
+  // K and V of one position, every layer, in the cache's row types (f16: 2 bytes a value, q8_0 34 and
+  // q4_0 18 bytes per 32 values).
+  const uint64_t row = (kernels::kv_row_bytes(p.k_type, c.kv_dim()) + kernels::kv_row_bytes(p.v_type, c.kv_dim())) *
+                       static_cast<uint64_t>(c.n_layer);
   if (p.paged) {
     const uint64_t blocks = static_cast<uint64_t>(p.n_seq) * ((p.n_ctx + kBlock - 1) / kBlock) + 2;
     n.kv = blocks * kBlock * row + blocks * kBlock * sizeof(int32_t);  // + the tokens of each block

@@ -1,7 +1,7 @@
 // runtime/memory_fit.h — will a model fit in memory at a given context, before it is loaded?
 // Purpose: estimate the bytes a model takes once loaded — weights (mapped tensors, plus the
 //   expert copies HF MoE checkpoints need), the KV cache at the requested context (the engine's
-//   paged pool or a Context's dense cache, f16 K and V), and the forward's scratch buffers and
+//   paged pool or a Context's dense cache, K and V rows of the chosen cache types), and the forward's scratch buffers and
 //   logits — from the file's metadata alone; compare it with the memory available (MemAvailable,
 //   the cgroup limit, or a user cap) and find the largest context that fits.
 // Non-goals: GPU memory; the allocator's overhead; the tokenizer (a few MiB at most).
@@ -14,6 +14,7 @@
 #include <string>
 
 #include "base/status.h"
+#include "kernels/ops.h"
 #include "model/config.h"
 
 namespace nuri::runtime {
@@ -32,6 +33,8 @@ struct FitParams {
   int32_t n_batch = 512;  // tokens per forward chunk (the engine caps it at 512)
   int n_threads = 0;      // 0: physical cores
   bool paged = true;      // the engine's paged KV (16-position blocks) or a Context's dense cache
+  kernels::KvType k_type = kernels::KvType::kF16;  // --cache-type-k / -v: bytes per cached row
+  kernels::KvType v_type = kernels::KvType::kF16;
 };
 
 struct MemoryNeeds {

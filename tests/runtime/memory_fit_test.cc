@@ -71,6 +71,21 @@ TEST(MemoryFit, EstimatesMatchRealSizes) {
     const KvCacheStats ks = (*kv)->stats();
     const MemoryNeeds paged = estimate_memory(*facts, fp);
     EXPECT_EQ(paged.kv, static_cast<uint64_t>(ks.bytes_total) + static_cast<uint64_t>(ks.blocks_total) * 16 * sizeof(int32_t));
+    // Quantised cache rows (--cache-type-k q8_0 --cache-type-v q4_0): the estimate follows the types.
+    if (c.kv_dim() % 32 == 0) {
+      KvCacheParams qp = kp;
+      qp.k_type = kernels::KvType::kQ8_0;
+      qp.v_type = kernels::KvType::kQ4_0;
+      auto qkv = KvCache::create(qp);
+      ASSERT_TRUE(qkv.ok()) << qkv.error();
+      FitParams qf = fp;
+      qf.k_type = qp.k_type;
+      qf.v_type = qp.v_type;
+      const KvCacheStats qs = (*qkv)->stats();
+      EXPECT_EQ(estimate_memory(*facts, qf).kv,
+                static_cast<uint64_t>(qs.bytes_total) + static_cast<uint64_t>(qs.blocks_total) * 16 * sizeof(int32_t));
+      EXPECT_LT(qs.bytes_total, ks.bytes_total * 6 / 10);  // 34 + 18 bytes per 32 values against 128
+    }
 
     // Dense KV (runtime::Session) and scratch of its Context after a step that wants logits for every sequence.
     model::ContextParams cp;
