@@ -12,6 +12,12 @@ ctest --preset release -LE slow -j2 "$@"
 # built with the sanitizers too). NURI_SKIP_ASAN=1 skips this pass.
 if [ "${NURI_SKIP_ASAN:-0}" != 1 ] && [ $# -eq 0 ]; then
   cmake --preset asan >/dev/null
-  cmake --build --preset asan -j"$(nproc)"
+  # Build what the unit tests need (their executables and the nuri CLI), not the whole tree.
+  targets=()
+  all_targets="$(ninja -C build/asan -t targets all 2>/dev/null | sed 's/:.*//')"
+  for t in $(ctest --preset asan -N -L unit | sed -n 's/.*Test *#[0-9]*: \(.*\)/\1/p'); do
+    grep -qx "$t" <<<"$all_targets" && targets+=("$t")
+  done
+  cmake --build --preset asan -j"$(nproc)" --target nuri "${targets[@]}"
   ctest --preset asan -L unit -j2
 fi
