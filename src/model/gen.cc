@@ -221,6 +221,18 @@ void set_hparams(io::GgufWriter& w, const GenPlan& g, const GenSpec& spec) {
   }
 }
 
+// general.file_type holds llama.cpp's llama_ftype ("mostly Q8_0" = 7, ...), not the ggml type id
+// of the main tensors (Q8_0 = 8 there): readers print the model's quantisation from it.
+uint32_t llama_file_type(const std::string& dtype) {
+  static const std::pair<const char*, uint32_t> kTypes[] = {
+      {"f32", 0},   {"f16", 1},   {"q4_0", 2},  {"q4_1", 3},  {"q8_0", 7},    {"q5_0", 8},  {"q5_1", 9},
+      {"q4_k", 14}, {"q5_k", 16}, {"q6_k", 18}, {"bf16", 32}, {"q4_k_m", 15},
+  };
+  for (const auto& [name, ft] : kTypes)
+    if (dtype == name) return ft;
+  return 0;
+}
+
 }  // namespace
 
 Status gen_gguf(const GenSpec& spec, const io::GgufFile& vocab, const std::string& out_path,
@@ -230,7 +242,7 @@ Status gen_gguf(const GenSpec& spec, const io::GgufFile& vocab, const std::strin
   NURI_ASSIGN_OR_RETURN(GenPlan g, make_plan(spec, tokens->size()));
   io::GgufWriter w;
   set_hparams(w, g, spec);
-  w.set("general.file_type", io::GgufValue::u32(static_cast<uint32_t>(g.base)));
+  w.set("general.file_type", io::GgufValue::u32(llama_file_type(spec.dtype)));
   for (const auto& [k, v] : vocab.metadata())
     if (k.rfind("tokenizer.", 0) == 0) w.set(k, v);
   ThreadPool pool(ThreadPool::default_threads());

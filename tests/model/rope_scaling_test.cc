@@ -188,6 +188,18 @@ std::string tiny_gguf(const std::string& tag, const GenSpec& spec_in) {
   return out;
 }
 
+// general.file_type is llama.cpp's llama_ftype (what llama-bench prints as the model's type), not
+// the ggml type id: Q8_0 is 7 there (ggml's Q8_0 is 8, its "Q5_0" ftype), Q4_0 2, F16 1.
+TEST(GenGguf, FileTypeIsLlamaFtype) {
+  for (auto [dtype, want] : {std::pair{"q8_0", 7u}, std::pair{"q4_0", 2u}, std::pair{"f16", 1u}, std::pair{"q5_0", 8u}}) {
+    GenSpec spec;
+    spec.dtype = dtype;
+    auto f = io::GgufFile::open(tiny_gguf(std::string("ftype_") + dtype, spec));
+    ASSERT_TRUE(f.ok()) << f.error();
+    EXPECT_EQ(f->get_uint("general.file_type").value_or(999), want) << dtype;
+  }
+}
+
 std::string rewrite(const std::string& src, const std::string& key, const io::GgufValue& value, const std::string& tag) {
   auto f = io::GgufFile::open(src);
   EXPECT_TRUE(f.ok());
