@@ -2,7 +2,9 @@
 // decode, 256: prefill) on the matrices of a qwen2.5-0.5B-shaped layer stack, random weights of
 // one dtype. Reports thread CPU time of the calling thread (robust to a loaded machine) and wall
 // time, per call and per token.
-// Usage: matmul_bench [dtype=q8_0] [threads=1] [layers=6] [reps=5] [T,T,...=1,4,8,16,32,256]
+// Usage: matmul_bench [dtype=q8_0] [threads=1] [layers=6] [reps=5] [T,T,...=1,4,8,16,32,256] [shape=0.5b]
+// shape: 0.5b (qwen2.5-0.5B: 896 / 128 / 4864) or 1b (llama3.2-1B: 2048 / 512 / 8192; K-quants
+// need row widths that are multiples of 256).
 #include <time.h>
 
 #include <algorithm>
@@ -72,7 +74,19 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "unknown dtype %s\n", dts.c_str());
     return 1;
   }
-  const int64_t E = 896, Q = 896, KV = 128, F = 4864;
+  const std::string shape = argc > 6 ? argv[6] : "0.5b";
+  if (shape != "0.5b" && shape != "1b") {
+    std::fprintf(stderr, "shape must be 0.5b or 1b\n");
+    return 1;
+  }
+  const bool big = shape == "1b";
+  const int64_t E = big ? 2048 : 896, Q = E, KV = big ? 512 : 128, F = big ? 8192 : 4864;
+  for (int64_t n : {E, F})
+    if (!nuri::row_size(*dt, n)) {
+      std::fprintf(stderr, "%s rows of %lld values are not whole blocks (try shape 1b)\n", dts.c_str(),
+                   static_cast<long long>(n));
+      return 1;
+    }
   std::mt19937 rng(1);
   std::vector<Mat> mats;
   for (int l = 0; l < layers; ++l) {
@@ -95,7 +109,7 @@ int main(int argc, char** argv) {
   std::vector<float> x(256 * F), y(256 * F);
   std::normal_distribution<float> nd(0.f, 1.f);
   for (auto& v : x) v = nd(rng);
-  std::printf("dtype %s, kernels %s, threads %d, %d layers (%.0f MiB of weights)\n", dts.c_str(),
+  std::printf("dtype %s, shape %s, kernels %s, threads %d, %d layers (%.0f MiB of weights)\n", dts.c_str(), shape.c_str(),
               nuri::kernels::cpu::target_name(nuri::kernels::cpu::active_target()), be->n_threads(), layers,
               bytes / 1048576.0);
   double cpu1 = 0;

@@ -1,6 +1,9 @@
 // runtime/api.cc — the public API of include/nuri/nuri.h over runtime::LoadedModel and the engine.
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 
 #include "base/timer.h"
 #include "chat/chat_template.h"
@@ -115,34 +118,57 @@ Result<Generation> Generator::generate(const std::vector<int32_t>& prompt_in, co
   req.ignore_eos = options.ignore_eos;
   req.continuation = options.continuation;
   req.grammar = options.grammar;
-  Timer timer;
-  engine::SubmitResult sub = engine_->submit(std::move(req));
-  if (sub.code != engine::SubmitCode::kOk) return Error(sub.message);
+  // Events are taken on the engine thread (Request::on_event): waking this thread for every token
+  // costs a context switch per token that preempts a compute thread (measured 3.6 % of decode
+  // at 2 threads on 2 cores); the caller sleeps until the done event.
   Generation g;
-  g.n_prompt_tokens = sub.handle->n_prompt_tokens();
-  g.n_prompt_dropped = sub.handle->n_prompt_dropped();
-  g.n_threads = engine_->n_threads();
+  struct Wait {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+  } wait;
+  Timer timer;
   bool first = true;
-  engine::Event ev;
-  for (;;) {
-    if (!sub.handle->next(&ev, std::chrono::milliseconds(100))) continue;
+  std::string error;
+  std::atomic<engine::RequestHandle*> self{nullptr};  // set after submit; a stop asked before waits in want_stop
+  std::atomic<bool> want_stop{false};
+  const bool ignore_eos = options.ignore_eos;
+  const auto& on_text = options.on_text;
+  req.on_event = [&](const engine::Event& ev) {
     if (first) {
       g.prefill_seconds = timer.seconds();
       first = false;
     }
     if (!ev.text.empty()) {
       g.text += ev.text;
-      if (options.on_text && !options.on_text(ev.text)) sub.handle->cancel();
+      if (on_text && !on_text(ev.text)) {
+        want_stop.store(true);
+        if (engine::RequestHandle* h = self.load()) h->cancel();
+      }
     }
     if (ev.kind == engine::Event::Kind::kToken) {
-      if (!tok.is_eog(ev.token) || options.ignore_eos) g.tokens.push_back(ev.token);
-      continue;
+      if (!tok.is_eog(ev.token) || ignore_eos) g.tokens.push_back(ev.token);
+      return;
     }
-    if (ev.finish == engine::FinishReason::kError) return Error(ev.error);
+    if (ev.finish == engine::FinishReason::kError) error = ev.error.empty() ? "generation failed" : ev.error;
     g.finish_reason = engine::finish_reason_name(ev.finish);
-    break;
+    g.decode_seconds = timer.seconds() - g.prefill_seconds;
+    std::lock_guard lk(wait.mu);
+    wait.done = true;
+    wait.cv.notify_one();
+  };
+  engine::SubmitResult sub = engine_->submit(std::move(req));
+  if (sub.code != engine::SubmitCode::kOk) return Error(sub.message);
+  self.store(sub.handle.get());
+  if (want_stop.load()) sub.handle->cancel();
+  {
+    std::unique_lock lk(wait.mu);
+    wait.cv.wait(lk, [&] { return wait.done; });
   }
-  g.decode_seconds = timer.seconds() - g.prefill_seconds;
+  if (!error.empty()) return Error(error);
+  g.n_prompt_tokens = sub.handle->n_prompt_tokens();
+  g.n_prompt_dropped = sub.handle->n_prompt_dropped();
+  g.n_threads = engine_->n_threads();
   g.n_cached_tokens = sub.handle->n_cached_tokens();
   g.n_context_shifts = sub.handle->n_context_shifts();
   return g;

@@ -203,7 +203,20 @@ void Sampler::min_p() {
   n_cand_ = keep;
 }
 
+std::span<const Candidate> Sampler::candidates() const {
+  if (greedy_n_ > 0) {
+    const double max_l = cand_[0].logit;
+    double sum = 0;
+    for (size_t i = 0; i < greedy_n_; ++i)
+      sum += std::isinf(max_l) ? 1.0 : std::exp(static_cast<double>(cand_[i].logit) - max_l);
+    cand_[0].p = static_cast<float>(1.0 / sum);
+    greedy_n_ = 0;
+  }
+  return {cand_.data(), n_cand_};
+}
+
 int32_t Sampler::sample(const float* logits, const uint32_t* allowed) {
+  greedy_n_ = 0;
   for (int32_t i = 0; i < n_vocab_; ++i) {
     cand_[i].id = i;
     cand_[i].logit = any_bias_ ? logits[i] + bias_[i] : logits[i];
@@ -232,14 +245,12 @@ int32_t Sampler::sample(const float* logits, const uint32_t* allowed) {
     size_t best = 0;
     for (size_t i = 1; i < n_cand_; ++i)
       if (cand_[i].logit > cand_[best].logit) best = i;  // strict: ties keep the lowest id
-    double max_l = cand_[best].logit, sum = 0;
-    for (size_t i = 0; i < n_cand_; ++i)
-      sum += std::isinf(max_l) ? 1.0 : std::exp(static_cast<double>(cand_[i].logit) - max_l);
-    Candidate chosen = cand_[best];
-    chosen.p = static_cast<float>(1.0 / sum);
-    cand_[0] = chosen;
+    // The chosen token's probability costs an exp per vocabulary entry: candidates() computes
+    // it when asked (the survivors stay in cand_[0 .. greedy_n_), the chosen one first).
+    std::swap(cand_[0], cand_[best]);
+    greedy_n_ = n_cand_;
     n_cand_ = 1;
-    return chosen.id;
+    return cand_[0].id;
   }
 
   top_k();

@@ -55,7 +55,7 @@ class Sampler {
   // The candidates that survived the chain in the last sample(), with the probabilities the draw
   // used: most probable first when a filter (top-k/typical/top-p) sorted them, else in id order.
   // Greedy: the chosen token with its softmax probability at T=1.
-  std::span<const Candidate> candidates() const { return {cand_.data(), n_cand_}; }
+  std::span<const Candidate> candidates() const;
   const SamplerParams& params() const { return params_; }
   int32_t n_vocab() const { return n_vocab_; }
 
@@ -72,7 +72,8 @@ class Sampler {
   int32_t n_vocab_;
   SamplerParams params_;
   Rng rng_;
-  std::vector<Candidate> cand_;      // [n_vocab]
+  mutable std::vector<Candidate> cand_;  // [n_vocab]
+  mutable size_t greedy_n_ = 0;  // > 0: greedy's survivors, whose softmax candidates() has not taken yet
   size_t n_cand_ = 0;
   bool sorted_ = false;  // cand_[0..n_cand_) in (logit desc, id asc) order
   std::vector<float> bias_;          // [n_vocab]
