@@ -167,100 +167,181 @@ void tile_q1(const uint8_t* const* wr, const uint8_t* const* ar, int64_t nb, flo
     for (int t = 0; t < TT; ++t) y[t * ldy + r] = sum[r][t];
 }
 
-// K formats: one super-block of a row as 8 vectors of 32 u8 values and 8 vectors of int16 scales.
-struct KUnpacked {
-  __m256i q[8];
-  __m256i sc[8];   // scale per vpmaddubsw lane
-  int16_t mins[16];
-  float d, dmin;
-};
+// K formats. Per super-block and row: the integer dot product with the sub-block scales
+// (vpmaddubsw on the unsigned values, vpmaddwd with the scale broadcast per vector, exact), the
+// mins term from the activation's block sums (exact), both reduced for four rows at once with a
+// vphaddd tree; then ref's float steps on four lanes (one per row), so results equal ref bit for
+// bit. Scales are decoded for all eight sub-blocks at once (get_scale_min_k4 on 32-bit words).
+
+// pshufb controls: int16 lane k of each 128-bit half, broadcast over the half.
+alignas(32) constexpr uint8_t kScaleShuf[8][32] = {
+#define NURI_S(k) {2 * k, 2 * k + 1, 2 * k, 2 * k + 1, 2 * k, 2 * k + 1, 2 * k, 2 * k + 1, 2 * k, 2 * k + 1, 2 * k, 2 * k + 1, \
+                   2 * k, 2 * k + 1, 2 * k, 2 * k + 1, 2 * k, 2 * k + 1, 2 * k, 2 * k + 1, 2 * k, 2 * k + 1, 2 * k, 2 * k + 1, \
+                   2 * k, 2 * k + 1, 2 * k, 2 * k + 1, 2 * k, 2 * k + 1, 2 * k, 2 * k + 1}
+    NURI_S(0), NURI_S(1), NURI_S(2), NURI_S(3), NURI_S(4), NURI_S(5), NURI_S(6), NURI_S(7)};
+#undef NURI_S
+inline __m256i scale_of(__m256i s, int k) {
+  return _mm256_shuffle_epi8(s, _mm256_load_si256(reinterpret_cast<const __m256i*>(kScaleShuf[k])));
+}
+
+// Q4_K / Q5_K: int16 scales [sc0..sc7] (both halves) and int16 mins [m0..m7] of one super-block.
+inline void k4_scales(const uint8_t* s, __m256i* sc, __m128i* m) {
+  uint32_t u0, u1, u2;
+  std::memcpy(&u0, s, 4);
+  std::memcpy(&u1, s + 4, 4);
+  std::memcpy(&u2, s + 8, 4);
+  constexpr uint32_t k6 = 0x3F3F3F3Fu, k4 = 0x0F0F0F0Fu, k2 = 0x03030303u;
+  const uint32_t sc_lo = u0 & k6, m_lo = u1 & k6;                           // j < 4
+  const uint32_t sc_hi = (u2 & k4) | (((u0 >> 6) & k2) << 4);               // j >= 4
+  const uint32_t m_hi = ((u2 >> 4) & k4) | (((u1 >> 6) & k2) << 4);
+  const __m128i v = _mm_setr_epi32(static_cast<int>(sc_lo), static_cast<int>(sc_hi), static_cast<int>(m_lo),
+                                   static_cast<int>(m_hi));
+  *sc = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(v));
+  *m = _mm_cvtepu8_epi16(_mm_srli_si128(v, 8));
+}
+
+// [a0 a1 a2 a3] = sums of the 8 int32 lanes of each of four vectors.
+inline __m128i hsum4_i32(__m256i a0, __m256i a1, __m256i a2, __m256i a3) {
+  const __m256i s = _mm256_hadd_epi32(_mm256_hadd_epi32(a0, a1), _mm256_hadd_epi32(a2, a3));
+  return _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+}
+inline __m128i hsum4_i32(__m128i a0, __m128i a1, __m128i a2, __m128i a3) {
+  return _mm_hadd_epi32(_mm_hadd_epi32(a0, a1), _mm_hadd_epi32(a2, a3));
+}
 
 template <DType W>
-inline void unpack_k(const uint8_t* p, KUnpacked* u) {
+constexpr size_t k_bytes() {
+  return W == DType::kQ4_K ? sizeof(BlockQ4_K) : W == DType::kQ5_K ? sizeof(BlockQ5_K) : sizeof(BlockQ6_K);
+}
+
+// The weight values of vectors 2c and 2c + 1 (64 values, unsigned) of a super-block.
+template <DType W>
+inline void k_pair(const uint8_t* p, int c, __m256i hbits, __m256i* lo, __m256i* hi) {
   const __m256i low = _mm256_set1_epi8(0x0F);
   if constexpr (W == DType::kQ4_K || W == DType::kQ5_K) {
-    const uint8_t* scales = W == DType::kQ4_K ? reinterpret_cast<const BlockQ4_K*>(p)->scales
-                                              : reinterpret_cast<const BlockQ5_K*>(p)->scales;
-    const uint8_t* qs = W == DType::kQ4_K ? reinterpret_cast<const BlockQ4_K*>(p)->qs
-                                          : reinterpret_cast<const BlockQ5_K*>(p)->qs;
-    for (int j = 0; j < 8; ++j) {
-      uint8_t sc, m;
-      get_scale_min_k4(j, scales, &sc, &m);
-      u->sc[j] = _mm256_set1_epi16(sc);
-      u->mins[2 * j] = u->mins[2 * j + 1] = m;
+    const uint8_t* qs = W == DType::kQ4_K ? reinterpret_cast<const BlockQ4_K*>(p)->qs : reinterpret_cast<const BlockQ5_K*>(p)->qs;
+    const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * c));
+    *lo = _mm256_and_si256(x, low);
+    *hi = _mm256_and_si256(_mm256_srli_epi16(x, 4), low);
+    if constexpr (W == DType::kQ5_K) {
+      const __m256i b0 = _mm256_set1_epi8(static_cast<char>(1 << (2 * c)));
+      const __m256i b1 = _mm256_set1_epi8(static_cast<char>(1 << (2 * c + 1)));
+      const __m256i c16 = _mm256_set1_epi8(16);
+      *lo = _mm256_or_si256(*lo, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(hbits, b0), b0), c16));
+      *hi = _mm256_or_si256(*hi, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(hbits, b1), b1), c16));
     }
-    __m256i hbits = _mm256_setzero_si256();
-    if constexpr (W == DType::kQ5_K)
-      hbits = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(reinterpret_cast<const BlockQ5_K*>(p)->qh));
-    for (int c = 0; c < 4; ++c) {
-      const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * c));
-      __m256i lo = _mm256_and_si256(x, low), hi = _mm256_and_si256(_mm256_srli_epi16(x, 4), low);
-      if constexpr (W == DType::kQ5_K) {
-        const __m256i b0 = _mm256_set1_epi8(static_cast<char>(1 << (2 * c)));
-        const __m256i b1 = _mm256_set1_epi8(static_cast<char>(1 << (2 * c + 1)));
-        const __m256i c16 = _mm256_set1_epi8(16);
-        lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(hbits, b0), b0), c16));
-        hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(hbits, b1), b1), c16));
-      }
-      u->q[2 * c] = lo;
-      u->q[2 * c + 1] = hi;
-    }
-    const auto* b = reinterpret_cast<const uint16_t*>(p);  // d, dmin lead both layouts
-    u->d = fp16_to_fp32(b[0]);
-    u->dmin = fp16_to_fp32(b[1]);
-  } else {
+  } else {  // Q6_K: vectors 4h + {0, 1, 2, 3} from ql[64h ..], qh[32h ..]; pair c -> (2c, 2c + 1)
     const auto* b = reinterpret_cast<const BlockQ6_K*>(p);
     const __m256i hm = _mm256_set1_epi8(0x30);
-    for (int h = 0; h < 2; ++h) {
-      const __m256i l0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b->ql + 64 * h));
-      const __m256i l1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b->ql + 64 * h + 32));
-      const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b->qh + 32 * h));
-      u->q[4 * h + 0] = _mm256_or_si256(_mm256_and_si256(l0, low), _mm256_and_si256(_mm256_slli_epi16(qh, 4), hm));
-      u->q[4 * h + 1] = _mm256_or_si256(_mm256_and_si256(l1, low), _mm256_and_si256(_mm256_slli_epi16(qh, 2), hm));
-      u->q[4 * h + 2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low), _mm256_and_si256(qh, hm));
-      u->q[4 * h + 3] =
-          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low), _mm256_and_si256(_mm256_srli_epi16(qh, 2), hm));
+    const int h = c / 2;
+    const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b->qh + 32 * h));
+    const __m256i l0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b->ql + 64 * h));
+    const __m256i l1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b->ql + 64 * h + 32));
+    if (c % 2 == 0) {
+      *lo = _mm256_or_si256(_mm256_and_si256(l0, low), _mm256_and_si256(_mm256_slli_epi16(qh, 4), hm));
+      *hi = _mm256_or_si256(_mm256_and_si256(l1, low), _mm256_and_si256(_mm256_slli_epi16(qh, 2), hm));
+    } else {
+      *lo = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low), _mm256_and_si256(qh, hm));
+      *hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low),
+                            _mm256_and_si256(_mm256_srli_epi16(qh, 2), hm));
     }
-    for (int k = 0; k < 8; ++k)  // 32 values = groups 2k (lanes 0..7) and 2k + 1 (lanes 8..15)
-      u->sc[k] = _mm256_set_m128i(_mm_set1_epi16(b->scales[2 * k + 1]), _mm_set1_epi16(b->scales[2 * k]));
-    for (int g = 0; g < 16; ++g) u->mins[g] = static_cast<int16_t>(32 * b->scales[g]);
-    u->d = fp16_to_fp32(b->d);
-    u->dmin = 0.f;
   }
 }
 
 template <DType W, int R, int TT>
 void tile_k(const uint8_t* const* wr, const uint8_t* const* ar, int64_t nsb, float* y, int64_t ldy, const Prefetch& pf) {
-  constexpr size_t kBytes = W == DType::kQ4_K ? sizeof(BlockQ4_K) : W == DType::kQ5_K ? sizeof(BlockQ5_K) : sizeof(BlockQ6_K);
-  constexpr bool kAffine = W != DType::kQ6_K;
-  float sum[R][TT] = {};
+  static_assert(R == 1 || R == 4);
+  constexpr size_t kBytes = k_bytes<W>();
+  constexpr bool kQ6 = W == DType::kQ6_K;
+  // Q6_K's scales: int8 per 16 values; vector k needs scale 2k on its low half, 2k + 1 on its
+  // high half: evens | odds as int16, then lane k of each half.
+  const __m128i q6_perm = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+  __m128 sum[TT];
+  for (int t = 0; t < TT; ++t) sum[t] = _mm_setzero_ps();
   for (int64_t sb = 0; sb < nsb; ++sb) {
     pf.at(sb);
-    KUnpacked u[R];
-    for (int r = 0; r < R; ++r) unpack_k<W>(wr[r] + sb * kBytes, &u[r]);
-    for (int t = 0; t < TT; ++t) {
-      const auto* yb = reinterpret_cast<const BlockQ8_K*>(ar[t]) + sb;
-      const __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(yb->bsums));
+    const uint8_t* p[R];
+    __m256i sc[R], hb[R];
+    __m128i mn[R];      // Q4_K / Q5_K: the 8 mins
+    __m256i sc16[R];    // Q6_K: the 16 scales in order, for the block sums
+    for (int r = 0; r < R; ++r) {
+      p[r] = wr[r] + sb * kBytes;
+      hb[r] = _mm256_setzero_si256();
+      if constexpr (kQ6) {
+        const __m128i s8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(reinterpret_cast<const BlockQ6_K*>(p[r])->scales));
+        sc[r] = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(s8, q6_perm));
+        sc16[r] = _mm256_cvtepi8_epi16(s8);
+      } else {
+        k4_scales(W == DType::kQ4_K ? reinterpret_cast<const BlockQ4_K*>(p[r])->scales
+                                    : reinterpret_cast<const BlockQ5_K*>(p[r])->scales,
+                  &sc[r], &mn[r]);
+        if constexpr (W == DType::kQ5_K)
+          hb[r] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(reinterpret_cast<const BlockQ5_K*>(p[r])->qh));
+      }
+    }
+    const BlockQ8_K* yb[TT];
+    __m256i acc[R][TT];
+    for (int t = 0; t < TT; ++t) yb[t] = reinterpret_cast<const BlockQ8_K*>(ar[t]) + sb;
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < TT; ++t) acc[r][t] = _mm256_setzero_si256();
+    for (int c = 0; c < 4; ++c) {
       for (int r = 0; r < R; ++r) {
-        __m256i acc = _mm256_setzero_si256();
-        for (int k = 0; k < 8; ++k) {
-          const __m256i yv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(yb->qs + 32 * k));
-          acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u[r].q[k], yv), u[r].sc[k]));
-        }
-        const int32_t is = hsum_i32(acc);
-        const int32_t ms = hsum_i32(_mm256_madd_epi16(bs, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(u[r].mins))));
-        if constexpr (kAffine) {
-          const float d = u[r].d * yb->d;
-          const float dmin = u[r].dmin * yb->d;
-          sum[r][t] += d * static_cast<float>(is) - dmin * static_cast<float>(ms);
-        } else {
-          sum[r][t] += u[r].d * yb->d * static_cast<float>(is - ms);
+        __m256i lo, hi;
+        k_pair<W>(p[r], c, hb[r], &lo, &hi);
+        const __m256i s0 = scale_of(sc[r], 2 * c), s1 = scale_of(sc[r], 2 * c + 1);
+        for (int t = 0; t < TT; ++t) {
+          const __m256i y0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(yb[t]->qs + 64 * c));
+          const __m256i y1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(yb[t]->qs + 64 * c + 32));
+          acc[r][t] = _mm256_add_epi32(acc[r][t], _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y0), s0));
+          acc[r][t] = _mm256_add_epi32(acc[r][t], _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y1), s1));
         }
       }
     }
+    // Per-row float factors (lane r): d, and dmin for the affine formats.
+    __m128 dw, mw = _mm_setzero_ps();
+    if constexpr (kQ6) {
+      alignas(16) uint16_t h[8] = {};
+      for (int r = 0; r < R; ++r) h[r] = reinterpret_cast<const BlockQ6_K*>(p[r])->d;
+      dw = _mm_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(h)));
+    } else {
+      alignas(16) uint32_t h[4] = {};
+      for (int r = 0; r < R; ++r) std::memcpy(&h[r], p[r], 4);  // d, dmin
+      const __m256 f = _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(h)));
+      const __m256 g = _mm256_permutevar8x32_ps(f, _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7));
+      dw = _mm256_castps256_ps128(g);
+      mw = _mm256_extractf128_ps(g, 1);
+    }
+    for (int t = 0; t < TT; ++t) {
+      const __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(yb[t]->bsums));
+      const __m128 yd = _mm_set1_ps(yb[t]->d);
+      __m256i a[4];
+      for (int r = 0; r < 4; ++r) a[r] = _mm256_setzero_si256();
+      if constexpr (kQ6) {
+        // is - 32 * sum_g scale_g * bsum_g, exact (ref's values are q - 32).
+        for (int r = 0; r < R; ++r) a[r] = _mm256_sub_epi32(acc[r][t], _mm256_slli_epi32(_mm256_madd_epi16(bs, sc16[r]), 5));
+        const __m128i is = hsum4_i32(a[0], a[1], a[2], a[3]);
+        sum[t] = _mm_add_ps(sum[t], _mm_mul_ps(_mm_mul_ps(dw, yd), _mm_cvtepi32_ps(is)));
+      } else {
+        // Block sums over each 32-value sub-block, times that sub-block's min.
+        const __m128i bs32 = _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
+        __m128i m[4];
+        for (int r = 0; r < 4; ++r) m[r] = _mm_setzero_si128();
+        for (int r = 0; r < R; ++r) {
+          a[r] = acc[r][t];
+          m[r] = _mm_madd_epi16(bs32, mn[r]);
+        }
+        const __m128i is = hsum4_i32(a[0], a[1], a[2], a[3]);
+        const __m128i ms = hsum4_i32(m[0], m[1], m[2], m[3]);
+        const __m128 d = _mm_mul_ps(dw, yd), dmin = _mm_mul_ps(mw, yd);
+        sum[t] = _mm_add_ps(sum[t], _mm_sub_ps(_mm_mul_ps(d, _mm_cvtepi32_ps(is)), _mm_mul_ps(dmin, _mm_cvtepi32_ps(ms))));
+      }
+    }
   }
-  for (int r = 0; r < R; ++r)
-    for (int t = 0; t < TT; ++t) y[t * ldy + r] = sum[r][t];
+  for (int t = 0; t < TT; ++t) {
+    alignas(16) float o[4];
+    _mm_store_ps(o, sum[t]);
+    for (int r = 0; r < R; ++r) y[t * ldy + r] = o[r];
+  }
 }
 
 template <DType W>
