@@ -11,6 +11,7 @@
 
 #include "kernels/blocks.h"
 #include "kernels/cpu/impl.h"
+#include "kernels/cpu/prefetch.h"
 #include "kernels/fp16.h"
 #include "kernels/ref/quant.h"
 
@@ -43,22 +44,6 @@ inline int32_t hsum_i32(__m256i v) {
 // f16 -> f32 with F16C (exact, as fp16_to_fp32). movd from a register, not pinsrw into a live
 // register: the merge made every block's scale wait on the previous one (profiled on Zen 1).
 inline float f16c(uint16_t h) { return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h))); }
-
-// Software prefetch of the next tile's weight rows while this tile computes: iteration i of a
-// tile's loop over n_iter blocks touches lines [i * step, (i + 1) * step) of the region. The
-// hardware prefetcher does not keep up with four interleaved row streams (Zen 1, Q8_0 decode
-// at one thread: 7.0 -> 10.3 GB/s in bench/matmul).
-struct Prefetch {
-  const char* p = nullptr;
-  int64_t step = 0;
-  Prefetch() = default;
-  Prefetch(const uint8_t* region, int64_t bytes, int64_t n_iter)
-      : p(reinterpret_cast<const char*>(region)), step(((bytes + n_iter - 1) / std::max<int64_t>(n_iter, 1) + 63) & ~int64_t{63}) {}
-  void at(int64_t i) const {
-    if (!p) return;
-    for (int64_t o = i * step, e = o + step; o < e; o += 64) _mm_prefetch(p + o, _MM_HINT_T0);
-  }
-};
 
 // 32 bits -> 32 bytes of 0xFF where the bit is set.
 inline __m256i bits_to_bytes(uint32_t x) {
