@@ -22,8 +22,6 @@ namespace {
 __attribute__((target("avx512f"))) uint64_t read_avx512(const uint8_t* p, size_t n) {
   __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
   for (size_t i = 0; i + 256 <= n; i += 256) {
-    _mm_prefetch(reinterpret_cast<const char*>(p + i + 1024), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(p + i + 1024 + 128), _MM_HINT_T0);
     a0 = _mm512_xor_si512(a0, _mm512_load_si512(p + i));
     a1 = _mm512_xor_si512(a1, _mm512_load_si512(p + i + 64));
     a2 = _mm512_xor_si512(a2, _mm512_load_si512(p + i + 128));
@@ -37,7 +35,6 @@ __attribute__((target("avx512f"))) uint64_t read_avx512(const uint8_t* p, size_t
 __attribute__((target("avx2"))) uint64_t read_avx2(const uint8_t* p, size_t n) {
   __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
   for (size_t i = 0; i + 128 <= n; i += 128) {
-    _mm_prefetch(reinterpret_cast<const char*>(p + i + 1024), _MM_HINT_T0);
     a0 = _mm256_xor_si256(a0, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i)));
     a1 = _mm256_xor_si256(a1, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 32)));
     a2 = _mm256_xor_si256(a2, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 64)));

@@ -391,8 +391,8 @@ inline void tile_ak_dec(const uint8_t* const* wr, const uint8_t* const* ar, cons
             q = _mm512_mask_add_epi8(q, _mm512_test_epi8_mask(h2, bit), q, _mm512_set1_epi8(16));
           }
           const __m512i s = _mm512_shuffle_epi8(sc, _mm512_load_si512(kDecShuf[c]));
-          // Q5_K: two chains per token (integer sums: order-free); measured on Zen 4, Q5_K
-          // 1B-shape decode 20.5 -> 16.4 ms, while Q4_K is faster with one (12.0 against 12.8).
+          // Q5_K: two accumulator chains per token (integer sums, so order-free); its longer
+          // unpack left the single chain latency-bound in one measurement (Zen 4, noisy VM).
           const int k = W == DType::kQ5_K && (c & 1) ? r + 4 : r;
           for (int t = 0; t < TT; ++t)
             acc[k][t] = _mm512_dpwssd_epi32(acc[k][t], _mm512_maddubs_epi16(q, _mm512_load_si512(ar[t] + sb * kQK_K + 64 * c)), s);
