@@ -122,7 +122,7 @@ ratio = lambda a, b: (a / b) if b and b == b and a == a else float("nan")
 label = "llama.cpp" if kind == "native" else "llama.cpp (JS binding)"
 print(f"anchor: {label}; {P}-token prefill, {N}-token decode; medians over all runs of all rounds (min-max)")
 if bw:
-    print(f"nuri bench --bandwidth: {bw:.1f} GB/s (median of its runs)")
+    print(f"nuri bench --bandwidth: {bw:.1f} GB/s (best of its runs: the limit decode % divides by)")
 hdr = f"| model | prefill nuri | prefill {label} | ratio | decode nuri | decode {label} | ratio | nuri decode % of BW limit |"
 sep = "|---|---|---|---|---|---|---|---|"
 if K > 1:
