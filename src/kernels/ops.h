@@ -119,6 +119,10 @@ inline KvBlocks contiguous_kv(const uint16_t* k, const uint16_t* v, int64_t n) {
 // of a paged cache give exactly the contiguous result. attention_ref: exact softmax in f32/f64.
 void attention_ref(const float* q, const KvBlocks& kv, int64_t first, int64_t n_kv, int n_head, int n_head_kv,
                    int head_dim, float scale, float* out, float* scores);
+// From this many cached positions on, the AVX-512 target attends in tiles of 16 keys with f32
+// scores and GQA heads together (exact softmax up to f32 rounding, as attention_ref); below it,
+// every target keeps the per-key llama.cpp rounding above.
+inline constexpr int64_t kTiledMinKv = 1024;
 // The same for heads [h0, h1) only (threads split heads; the scalar target of kernels/cpu).
 // Quantised K/V (kv.f16() false) go to attention_heads_quant.
 void attention_heads(const float* q, const KvBlocks& kv, int64_t first, int64_t n_kv, int n_head, int n_head_kv,

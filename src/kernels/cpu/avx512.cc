@@ -722,10 +722,139 @@ inline float kq_dot(const uint16_t* k, const __m512* qv, const float* qf, int he
 
 }  // namespace
 
+// ---------------------------------------------------------------------------------------------
+// Long-context attention (n_kv >= kTiledMinKv): keys in tiles of 16, f32 scores, one softmax
+// rescale per tile, the exp vectorised; the query heads that share a KV head (GQA) are done
+// together, four at a time, so each K and V row is loaded and converted once for all of them.
+// Numerics: exact softmax up to f32 rounding (oracle: attention_ref); not llama.cpp's per-key
+// f16 path, which llama.cpp itself leaves at this length (its split-KV path). Short contexts
+// keep the per-key path (greedy parity with the goldens).
+// ---------------------------------------------------------------------------------------------
+// e^x for x <= 0: 2^n e^r, n = round(x log2 e), r = x - n ln 2 in two parts (|r| <= ln2 / 2),
+// degree-6 Taylor polynomial (relative error below 2e-7).
+inline __m512 exp_neg(__m512 x) {
+  x = _mm512_max_ps(x, _mm512_set1_ps(-87.f));
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 p = _mm512_set1_ps(1.f / 720.f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f / 120.f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f / 24.f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f / 6.f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f));
+  return _mm512_scalef_ps(p, n);
+}
+
+// [sum(a), sum(b), sum(c), sum(e)] of four 16-lane vectors.
+inline __m128 reduce4f(__m512 a, __m512 b, __m512 c, __m512 e) {
+  const __m512 ab = _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x44), _mm512_shuffle_f32x4(a, b, 0xEE));
+  const __m512 ce = _mm512_add_ps(_mm512_shuffle_f32x4(c, e, 0x44), _mm512_shuffle_f32x4(c, e, 0xEE));
+  __m512 x = _mm512_add_ps(_mm512_shuffle_f32x4(ab, ce, 0x88), _mm512_shuffle_f32x4(ab, ce, 0xDD));
+  // 128-bit chunk k: input k's four partial sums
+  x = _mm512_add_ps(x, _mm512_permute_ps(x, 0x4E));
+  x = _mm512_add_ps(x, _mm512_permute_ps(x, 0xB1));
+  return _mm512_castps512_ps128(_mm512_permutexvar_ps(_mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 12, 8, 4, 0), x));
+}
+
+// Heads [g0, g0 + NH) (one KV head hk), head_dim = 16 * NV.
+template <int NH, int NV>
+void attention_tiled_heads(const float* q, const KvBlocks& kv, int64_t first, int64_t n_kv, int g0, int hk, int head_dim,
+                           int64_t kv_stride, float scale, float* out) {
+  __m512 acc[NH][NV];
+  float M[NH], S[NH];
+  for (int g = 0; g < NH; ++g) {
+    M[g] = -INFINITY;
+    S[g] = 0.f;
+    for (int i = 0; i < NV; ++i) acc[g][i] = _mm512_setzero_ps();
+  }
+  const float* qg = q + static_cast<int64_t>(g0) * head_dim;
+  alignas(64) float sc[NH][20], pr[NH][16];  // sc: 16 keys + room for the last group of four
+  const uint16_t* kr[16];
+  const uint16_t* vr[16];
+  for (int64_t p0 = first; p0 < first + n_kv; p0 += 16) {
+    const int nk = static_cast<int>(std::min<int64_t>(16, first + n_kv - p0));
+    for (int j = 0; j < nk; ++j) {
+      const int64_t p = p0 + j, b = p / kv.block_size;
+      const int64_t off = static_cast<int64_t>(kv.blocks[b]) * kv.block_stride + (p - b * kv.block_size) * kv_stride +
+                          static_cast<int64_t>(hk) * head_dim;
+      kr[j] = kv.k + off;
+      vr[j] = kv.v + off;
+    }
+    for (int j0 = 0; j0 < nk; j0 += 4) {  // four keys at a time, reduced together
+      __m512 d[NH][4];
+      for (int jj = 0; jj < 4; ++jj) {
+        const int j = std::min(j0 + jj, nk - 1);  // past the last key: a repeat, never read
+        __m512 kf[NV];
+        for (int i = 0; i < NV; ++i) kf[i] = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(kr[j] + 16 * i)));
+        for (int g = 0; g < NH; ++g) {
+          __m512 x = _mm512_mul_ps(kf[0], _mm512_loadu_ps(qg + g * head_dim));
+          for (int i = 1; i < NV; ++i) x = _mm512_fmadd_ps(kf[i], _mm512_loadu_ps(qg + g * head_dim + 16 * i), x);
+          d[g][jj] = x;
+        }
+      }
+      for (int g = 0; g < NH; ++g) _mm_storeu_ps(&sc[g][j0], reduce4f(d[g][0], d[g][1], d[g][2], d[g][3]));
+    }
+    const __mmask16 live = static_cast<__mmask16>(nk == 16 ? 0xFFFF : (1u << nk) - 1);
+    for (int g = 0; g < NH; ++g) {
+      const __m512 sv = _mm512_mul_ps(_mm512_maskz_loadu_ps(live, sc[g]), _mm512_set1_ps(scale));
+      const float bm = _mm512_mask_reduce_max_ps(live, sv);
+      const float mn = std::max(M[g], bm);
+      const __m512 pv = _mm512_maskz_mov_ps(live, exp_neg(_mm512_sub_ps(sv, _mm512_set1_ps(mn))));
+      _mm512_store_ps(pr[g], pv);
+      const float corr = std::exp(M[g] - mn);  // 0 on the first tile (M = -inf)
+      S[g] = S[g] * corr + _mm512_reduce_add_ps(pv);
+      M[g] = mn;
+      const __m512 vc = _mm512_set1_ps(corr);
+      for (int i = 0; i < NV; ++i) acc[g][i] = _mm512_mul_ps(acc[g][i], vc);
+    }
+    for (int j = 0; j < nk; ++j) {
+      __m512 vf[NV];
+      for (int i = 0; i < NV; ++i) vf[i] = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(vr[j] + 16 * i)));
+      for (int g = 0; g < NH; ++g) {
+        const __m512 pj = _mm512_set1_ps(pr[g][j]);
+        for (int i = 0; i < NV; ++i) acc[g][i] = _mm512_fmadd_ps(vf[i], pj, acc[g][i]);
+      }
+    }
+  }
+  for (int g = 0; g < NH; ++g) {
+    const __m512 inv = _mm512_set1_ps(S[g] == 0.f ? 0.f : 1.f / S[g]);
+    float* o = out + static_cast<int64_t>(g0 + g) * head_dim;
+    for (int i = 0; i < NV; ++i) _mm512_storeu_ps(o + 16 * i, _mm512_mul_ps(acc[g][i], inv));
+  }
+}
+
+template <int NV>
+void attention_tiled(const float* q, const KvBlocks& kv, int64_t first, int64_t n_kv, int n_head, int n_head_kv,
+                     int head_dim, float scale, float* out, int h0, int h1) {
+  const int group = n_head / n_head_kv;
+  const int64_t kv_stride = static_cast<int64_t>(n_head_kv) * head_dim;
+  for (int h = h0; h < h1;) {
+    const int hk = h / group;
+    const int end = std::min(h1, (hk + 1) * group);  // heads of this KV head in the range
+    const int nh = std::min(4, end - h);  // (8 heads per pass spilled the accumulators: slower)
+    switch (nh) {
+      case 4: attention_tiled_heads<4, NV>(q, kv, first, n_kv, h, hk, head_dim, kv_stride, scale, out); break;
+      case 3: attention_tiled_heads<3, NV>(q, kv, first, n_kv, h, hk, head_dim, kv_stride, scale, out); break;
+      case 2: attention_tiled_heads<2, NV>(q, kv, first, n_kv, h, hk, head_dim, kv_stride, scale, out); break;
+      default: attention_tiled_heads<1, NV>(q, kv, first, n_kv, h, hk, head_dim, kv_stride, scale, out); break;
+    }
+    h += nh;
+  }
+}
+
 void attention(const float* q, const KvBlocks& kv, int64_t first, int64_t n_kv, int n_head, int n_head_kv,
                int head_dim, float scale, float* out, int h0, int h1) {
   if (!kv.f16()) return avx2::attention_quant(q, kv, first, n_kv, n_head, n_head_kv, head_dim, scale, out, h0, h1);
   if (head_dim > 256) return scalar::attention(q, kv, first, n_kv, n_head, n_head_kv, head_dim, scale, out, h0, h1);
+  if (n_kv >= kTiledMinKv && head_dim % 16 == 0) {
+    switch (head_dim / 16) {
+      case 4: return attention_tiled<4>(q, kv, first, n_kv, n_head, n_head_kv, head_dim, scale, out, h0, h1);
+      case 8: return attention_tiled<8>(q, kv, first, n_kv, n_head, n_head_kv, head_dim, scale, out, h0, h1);
+      default: break;
+    }
+  }
   const int group = n_head / n_head_kv;
   const int64_t kv_stride = static_cast<int64_t>(n_head_kv) * head_dim;
   const int nv = (head_dim + 15) / 16;
