@@ -211,6 +211,37 @@ TEST(CpuAttention, MatchesOpsAttentionEveryTarget) {
   }
 }
 
+// Random f16 K/V rows for positions [0, n_pos), stored twice: in a pool of shuffled blocks of bs
+// positions (the paged cache's layout) and contiguously from position `first` on.
+struct PagedKv {
+  std::vector<int32_t> table;
+  std::vector<uint16_t> pool_k, pool_v, k, v;
+  int bs, kvd;
+  PagedKv(int n_pos, int first, int bs_, int kvd_, std::mt19937& rng) : bs(bs_), kvd(kvd_) {
+    std::normal_distribution<float> nd(0.f, 1.f);
+    const int n_blocks = (n_pos + bs - 1) / bs;
+    table.resize(n_blocks);
+    std::iota(table.begin(), table.end(), 0);
+    std::shuffle(table.begin(), table.end(), rng);
+    pool_k.resize(static_cast<size_t>(n_blocks) * bs * kvd);
+    pool_v.resize(pool_k.size());
+    k.resize(static_cast<size_t>(n_pos - first) * kvd);
+    v.resize(k.size());
+    for (int p = 0; p < n_pos; ++p)
+      for (int d = 0; d < kvd; ++d) {
+        const uint16_t kk = fp32_to_fp16(nd(rng)), vv = fp32_to_fp16(nd(rng));
+        const size_t at = (static_cast<size_t>(table[p / bs]) * bs + p % bs) * kvd + d;
+        pool_k[at] = kk;
+        pool_v[at] = vv;
+        if (p >= first) {
+          k[static_cast<size_t>(p - first) * kvd + d] = kk;
+          v[static_cast<size_t>(p - first) * kvd + d] = vv;
+        }
+      }
+  }
+  KvBlocks view() const { return {pool_k.data(), pool_v.data(), table.data(), bs, static_cast<int64_t>(bs) * kvd}; }
+};
+
 // Paged K/V (rows scattered over blocks in a shuffled pool, a window starting mid-block) gives
 // bit-identical results to the same rows stored contiguously, on every target and the oracle.
 TEST(CpuAttention, BlockTableEqualsContiguousBitForBit) {
@@ -220,24 +251,10 @@ TEST(CpuAttention, BlockTableEqualsContiguousBitForBit) {
   for (int bs : {1, 3, 16}) {
     for (int first : {0, 5}) {
       const int n_pos = 45, n_kv = n_pos - first;
-      const int n_blocks = (n_pos + bs - 1) / bs;
-      std::vector<int32_t> table(n_blocks);
-      std::iota(table.begin(), table.end(), 0);
-      std::shuffle(table.begin(), table.end(), rng);
-      std::vector<uint16_t> pool_k(static_cast<size_t>(n_blocks) * bs * kvd), pool_v(pool_k.size());
-      std::vector<uint16_t> k(static_cast<size_t>(n_kv) * kvd), v(k.size());
-      for (int p = 0; p < n_pos; ++p)
-        for (int d = 0; d < kvd; ++d) {
-          const uint16_t kk = fp32_to_fp16(nd(rng)), vv = fp32_to_fp16(nd(rng));
-          const size_t at = (static_cast<size_t>(table[p / bs]) * bs + p % bs) * kvd + d;
-          pool_k[at] = kk;
-          pool_v[at] = vv;
-          if (p >= first) {
-            k[static_cast<size_t>(p - first) * kvd + d] = kk;
-            v[static_cast<size_t>(p - first) * kvd + d] = vv;
-          }
-        }
-      const KvBlocks kv{pool_k.data(), pool_v.data(), table.data(), bs, static_cast<int64_t>(bs) * kvd};
+      const PagedKv pk(n_pos, first, bs, kvd, rng);
+      const std::vector<uint16_t>& k = pk.k;
+      const std::vector<uint16_t>& v = pk.v;
+      const KvBlocks kv = pk.view();
       std::vector<float> q(n_head * hd), want(n_head * hd), got(n_head * hd), scores(n_kv);
       for (auto& e : q) e = nd(rng);
       const float scale = 0.125f;
@@ -285,24 +302,11 @@ TEST(CpuAttention, LongContextMatchesExactSoftmax) {
   }
   // Paged (shuffled blocks of 16, window from position 5) against contiguous, past the threshold.
   const int n_head = 8, n_head_kv = 2, hd = 64, kvd = n_head_kv * hd, bs = 16, first = 5;
-  const int n_pos = static_cast<int>(kTiledMinKv) + 100, n_kv = n_pos - first, n_blocks = (n_pos + bs - 1) / bs;
-  std::vector<int32_t> table(n_blocks);
-  std::iota(table.begin(), table.end(), 0);
-  std::shuffle(table.begin(), table.end(), rng);
-  std::vector<uint16_t> pool_k(static_cast<size_t>(n_blocks) * bs * kvd), pool_v(pool_k.size());
-  std::vector<uint16_t> k(static_cast<size_t>(n_kv) * kvd), v(k.size());
-  for (int p = 0; p < n_pos; ++p)
-    for (int d = 0; d < kvd; ++d) {
-      const uint16_t kk = fp32_to_fp16(nd(rng)), vv = fp32_to_fp16(nd(rng));
-      const size_t at = (static_cast<size_t>(table[p / bs]) * bs + p % bs) * kvd + d;
-      pool_k[at] = kk;
-      pool_v[at] = vv;
-      if (p >= first) {
-        k[static_cast<size_t>(p - first) * kvd + d] = kk;
-        v[static_cast<size_t>(p - first) * kvd + d] = vv;
-      }
-    }
-  const KvBlocks kv{pool_k.data(), pool_v.data(), table.data(), bs, static_cast<int64_t>(bs) * kvd};
+  const int n_pos = static_cast<int>(kTiledMinKv) + 100, n_kv = n_pos - first;
+  const PagedKv pk(n_pos, first, bs, kvd, rng);
+  const std::vector<uint16_t>& k = pk.k;
+  const std::vector<uint16_t>& v = pk.v;
+  const KvBlocks kv = pk.view();
   std::vector<float> q(n_head * hd), want(q.size()), got(q.size());
   for (auto& e : q) e = nd(rng);
   for (cpu::Target tg : targets()) {

@@ -28,6 +28,8 @@
 namespace nuri::kernels::cpu::avx2 {
 namespace {
 
+#include "kernels/cpu/k_steps.inc"
+
 inline float hsum(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -317,16 +319,11 @@ void tile_k(const uint8_t* const* wr, const uint8_t* const* ar, int64_t nsb, flo
         }
         const __m128i is = hsum4_i32(a[0], a[1], a[2], a[3]);
         const __m128i ms = hsum4_i32(m[0], m[1], m[2], m[3]);
-        const __m128 d = _mm_mul_ps(dw, yd), dmin = _mm_mul_ps(mw, yd);
-        sum[t] = _mm_add_ps(sum[t], _mm_sub_ps(_mm_mul_ps(d, _mm_cvtepi32_ps(is)), _mm_mul_ps(dmin, _mm_cvtepi32_ps(ms))));
+        sum[t] = k_affine_step(sum[t], dw, mw, yd, is, ms);
       }
     }
   }
-  for (int t = 0; t < TT; ++t) {
-    alignas(16) float o[4];
-    _mm_store_ps(o, sum[t]);
-    for (int r = 0; r < R; ++r) y[t * ldy + r] = o[r];
-  }
+  store_k_rows<R, TT>(sum, y, ldy);
 }
 
 template <DType W>

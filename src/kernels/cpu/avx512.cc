@@ -29,6 +29,8 @@
 namespace nuri::kernels::cpu::avx512 {
 namespace {
 
+#include "kernels/cpu/k_steps.inc"
+
 
 // ---------------------------------------------------------------------------------------------
 // Activation layouts (one row per token, every part 64-byte aligned):
@@ -428,16 +430,11 @@ inline void tile_ak_dec(const uint8_t* const* wr, const uint8_t* const* ar, cons
         const __m128i bs32 = _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
         const __m128i ms = _mm_hadd_epi32(_mm_hadd_epi32(_mm_madd_epi16(bs32, mn[0]), _mm_madd_epi16(bs32, mn[1])),
                                           _mm_hadd_epi32(_mm_madd_epi16(bs32, mn[2]), _mm_madd_epi16(bs32, mn[3])));
-        const __m128 d = _mm_mul_ps(dw, yd), dmin = _mm_mul_ps(mw, yd);
-        sum[t] = _mm_add_ps(sum[t], _mm_sub_ps(_mm_mul_ps(d, _mm_cvtepi32_ps(is)), _mm_mul_ps(dmin, _mm_cvtepi32_ps(ms))));
+        sum[t] = k_affine_step(sum[t], dw, mw, yd, is, ms);
       }
     }
   }
-  for (int t = 0; t < TT; ++t) {
-    alignas(16) float o[4];
-    _mm_store_ps(o, sum[t]);
-    for (int r = 0; r < R; ++r) y[t * ldy + r] = o[r];
-  }
+  store_k_rows<R, TT>(sum, y, ldy);
 }
 
 // Prefill form of tile_ak: 4 rows against tokens [0, nt) (a multiple of 4). Each super-block of the
