@@ -239,7 +239,7 @@ inline __m128i reduce4(__m256i a, __m256i b, __m256i c, __m256i e) {
 // Kept out of line: inlined into gemm_ak, its constants spilled (Q6_K decode 16.9 -> 22.5 ms).
 template <class U, int R, int TT>
 [[gnu::noinline]] void tile_ak(const uint8_t* const* wr, const uint8_t* const* ar, const AKLayout& L, float* y, int64_t ldy,
-                    const Prefetch& pf) {
+                               const Prefetch& /*unused: prefetches itself*/) {
   static_assert((R == 4 && (TT == 4 || TT == 1)) || (R == 1 && (TT == 4 || TT == 1)));
   float sum[R][TT] = {};
   for (int64_t sb = 0; sb < L.nsb; ++sb) {
