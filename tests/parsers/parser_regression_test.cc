@@ -90,6 +90,20 @@ TEST(ParserRegression, JinjaIntegerOverflowAndHugeWidthAreErrors) {
   EXPECT_EQ(*ok->render(nlohmann::ordered_json::object()), "1035    7");
 }
 
+// fuzz_jinja: tojson(indent=<huge>) and indent(<huge>) asked for an allocation of 2^63 bytes.
+TEST(ParserRegression, JinjaHugeIndentIsAnError) {
+  for (const char* src : {"{{ x | tojson(indent=6666666666666666) }}", "{{ 'a\nb' | indent(99999999999) }}"}) {
+    auto t = chat::jinja::Template::parse(src);
+    ASSERT_TRUE(t.ok()) << src << ": " << t.error();
+    auto r = t->render(nlohmann::ordered_json{{"x", {1, 2}}});
+    ASSERT_FALSE(r.ok()) << src;
+    EXPECT_NE(r.error().find("indent too large"), std::string::npos) << r.error();
+  }
+  auto ok = chat::jinja::Template::parse("{{ x | tojson(indent=2) }}|{{ 'a\nb' | indent(3) }}");
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(*ok->render(nlohmann::ordered_json{{"x", {1}}}), "[\n  1\n]|a\n   b");
+}
+
 // fuzz_tokenizer_json: a Unigram model.unk_id past the vocabulary indexed past the token table.
 TEST(ParserRegression, TokenizerJsonUnkIdOutsideVocabIsAnError) {
   const std::string json = R"({"model": {"type": "Unigram", "unk_id": 5,

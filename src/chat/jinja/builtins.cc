@@ -264,13 +264,20 @@ static std::vector<Value> sorted_values(Interp& in, std::vector<Value> items, bo
 
 Value Interp::call_filter(const std::string& name, const Value& v, Args& a) {
   const std::string& n = name;
+  // An indent of n spaces; huge ones are an error, not gigabytes (found by fuzz_jinja).
+  auto spaces = [&](const Value& w, const char* filter) {
+    constexpr int64_t kMaxIndent = 1 << 20;
+    const int64_t k = std::max<int64_t>(0, to_int(w));
+    if (k > kMaxIndent) raise("ValueError", std::string(filter) + ": indent too large");
+    return std::string(static_cast<size_t>(k), ' ');
+  };
   if (n == "tojson") {
     auto b = a.bind("tojson", {"ensure_ascii", "indent", "separators", "sort_keys"});
     JsonOptions o;
     o.ensure_ascii = truthy(b[0]);
     if (!b[1].is_undefined() && !b[1].is_none()) {
       if (b[1].is_string()) o.indent = b[1].s;
-      else o.indent = std::string(std::max<int64_t>(0, to_int(b[1])), ' ');
+      else o.indent = spaces(b[1], "tojson");
       o.item_sep = ",";
     }
     if (!b[2].is_undefined() && !b[2].is_none()) {
@@ -500,7 +507,7 @@ Value Interp::call_filter(const std::string& name, const Value& v, Args& a) {
     Value width = kw_or(a, 0, "width", Value::integer(4));
     bool first = truthy(kw_or(a, 1, "first", Value::boolean(false)));
     bool blank = truthy(kw_or(a, 2, "blank", Value::boolean(false)));
-    std::string ind = width.is_string() ? width.s : std::string(std::max<int64_t>(0, to_int(width)), ' ');
+    std::string ind = width.is_string() ? width.s : spaces(width, "indent");
     std::string s = soft_str(v) + "\n";
     auto lines = text::splitlines(s, false);
     std::string rv;
