@@ -141,6 +141,18 @@ inline __m256i mins_vector_k4(uint64_t m8) {
   return _mm256_set_m128i(_mm_unpackhi_epi16(m16, m16), _mm_unpacklo_epi16(m16, m16));
 }
 
+// Q6_K values (unsigned, 0..63) of half h of a super-block: chunks 2h and 2h + 1, 64 values each
+// (ql[64h ..] low / high nibbles, qh[32h ..] bit pairs).
+[[gnu::always_inline]] inline void q6_values(const BlockQ6_K* b, int h, __m512i* q0, __m512i* q1) {
+  const __m512i low = _mm512_set1_epi8(0x0F), hm = _mm512_set1_epi8(0x30);
+  const __m512i shl = _mm512_set_epi64(2, 2, 2, 2, 4, 4, 4, 4);
+  const __m512i shr = _mm512_set_epi64(2, 2, 2, 2, 0, 0, 0, 0);
+  const __m512i l = _mm512_loadu_si512(b->ql + 64 * h);
+  const __m512i hh = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b->qh + 32 * h)));
+  *q0 = _mm512_or_si512(_mm512_and_si512(l, low), _mm512_and_si512(_mm512_sllv_epi64(hh, shl), hm));
+  *q1 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), low), _mm512_and_si512(_mm512_srlv_epi64(hh, shr), hm));
+}
+
 template <DType W>
 struct QK;
 
@@ -196,16 +208,7 @@ struct QK<DType::kQ6_K> {
   static constexpr bool kAffine = false;
   [[gnu::always_inline]] static inline void unpack(const uint8_t* p, KUnpacked* u) {
     const auto* b = reinterpret_cast<const BlockQ6_K*>(p);
-    const __m512i low = _mm512_set1_epi8(0x0F), hm = _mm512_set1_epi8(0x30);
-    const __m512i shl = _mm512_set_epi64(2, 2, 2, 2, 4, 4, 4, 4);
-    const __m512i shr = _mm512_set_epi64(2, 2, 2, 2, 0, 0, 0, 0);
-    for (int h = 0; h < 2; ++h) {
-      const __m512i l = _mm512_loadu_si512(b->ql + 64 * h);
-      const __m512i hh = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b->qh + 32 * h)));
-      u->q[2 * h] = _mm512_or_si512(_mm512_and_si512(l, low), _mm512_and_si512(_mm512_sllv_epi64(hh, shl), hm));
-      u->q[2 * h + 1] =
-          _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), low), _mm512_and_si512(_mm512_srlv_epi64(hh, shr), hm));
-    }
+    for (int h = 0; h < 2; ++h) q6_values(b, h, &u->q[2 * h], &u->q[2 * h + 1]);
     const __m256i s16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b->scales)));
     const __m512i s512 = _mm512_castsi256_si512(s16);
     for (int k = 0; k < 4; ++k) {
@@ -238,8 +241,7 @@ inline __m128i reduce4(__m256i a, __m256i b, __m256i c, __m256i e) {
 
 // Kept out of line: inlined into gemm_ak, its constants spilled (Q6_K decode 16.9 -> 22.5 ms).
 template <class U, int R, int TT>
-[[gnu::noinline]] void tile_ak(const uint8_t* const* wr, const uint8_t* const* ar, const AKLayout& L, float* y, int64_t ldy,
-                               const Prefetch& /*unused: prefetches itself*/) {
+[[gnu::noinline]] void tile_ak(const uint8_t* const* wr, const uint8_t* const* ar, const AKLayout& L, float* y, int64_t ldy) {
   static_assert((R == 4 && (TT == 4 || TT == 1)) || (R == 1 && (TT == 4 || TT == 1)));
   float sum[R][TT] = {};
   for (int64_t sb = 0; sb < L.nsb; ++sb) {
@@ -353,15 +355,9 @@ inline void tile_ak_dec(const uint8_t* const* wr, const uint8_t* const* ar, cons
         const __m128i by_lane = _mm_shuffle_epi8(s8, _mm_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15));
         const __m512i sl = _mm512_cvtepi16_epi32(_mm256_cvtepi8_epi16(by_lane));
         s6[r] = _mm256_cvtepi8_epi16(s8);
-        const __m512i hm = _mm512_set1_epi8(0x30);
-        const __m512i shl = _mm512_set_epi64(2, 2, 2, 2, 4, 4, 4, 4);
-        const __m512i shr = _mm512_set_epi64(2, 2, 2, 2, 0, 0, 0, 0);
         for (int h = 0; h < 2; ++h) {
-          const __m512i l = _mm512_loadu_si512(b->ql + 64 * h);
-          const __m512i hh = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b->qh + 32 * h)));
-          const __m512i q0 = _mm512_or_si512(_mm512_and_si512(l, low), _mm512_and_si512(_mm512_sllv_epi64(hh, shl), hm));
-          const __m512i q1 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), low),
-                                             _mm512_and_si512(_mm512_srlv_epi64(hh, shr), hm));
+          __m512i q0, q1;
+          q6_values(b, h, &q0, &q1);
           const __m512i c0 = _mm512_set1_epi32(((8 * h) | ((8 * h + 1) << 8)) * 0x00010001);
           const __m512i c1 = _mm512_set1_epi32(((8 * h + 4) | ((8 * h + 5) << 8)) * 0x00010001);
           const __m512i sc0 = _mm512_shuffle_epi8(sl, c0), sc1 = _mm512_shuffle_epi8(sl, c1);
@@ -531,22 +527,27 @@ inline void run_tile(const WeightView& w, const uint8_t* act, size_t arb, int64_
   tile.template operator()<R, TT>(wr, ar, y + t * ldy + r, ldy, pf);
 }
 
+// Decode (T < 4): 4-row x 2- (or 1-) token tiles; the first token pair prefetches the next tile's
+// rows (n_iter: the tile loop's length).
+template <class Tile>
+void drive_decode(const WeightView& w, const uint8_t* act, size_t arb, int64_t T, int64_t r0, int64_t r1, float* y,
+                  int64_t ldy, int64_t n_iter, const Tile& tile) {
+  int64_t r = r0;
+  for (; r + 4 <= r1; r += 4) {
+    const int64_t next = std::min<int64_t>(4, r1 - (r + 4));
+    const Prefetch pf = next > 0 ? Prefetch(w.row(r + 4), next * static_cast<int64_t>(w.row_bytes), n_iter) : Prefetch();
+    int64_t t = 0;
+    for (; t + 2 <= T; t += 2) run_tile<4, 2>(w, act, arb, r, t, y, ldy, tile, t == 0 ? pf : Prefetch());
+    for (; t < T; ++t) run_tile<4, 1>(w, act, arb, r, t, y, ldy, tile, t == 0 ? pf : Prefetch());
+  }
+  for (; r < r1; ++r)
+    for (int64_t t = 0; t < T; ++t) run_tile<1, 1>(w, act, arb, r, t, y, ldy, tile);
+}
+
+// T >= 4: token chunks that fit in L2, 4-row x 4-token tiles.
 template <class Tile>
 void drive(const WeightView& w, const uint8_t* act, size_t arb, int64_t T, int64_t r0, int64_t r1, float* y,
-           int64_t ldy, int64_t n_iter, const Tile& tile) {
-  if (T < 4) {  // decode: 4-row tiles; the first token prefetches the next tile's rows
-    int64_t r = r0;
-    for (; r + 4 <= r1; r += 4) {
-      const int64_t next = std::min<int64_t>(4, r1 - (r + 4));
-      const Prefetch pf = next > 0 ? Prefetch(w.row(r + 4), next * static_cast<int64_t>(w.row_bytes), n_iter) : Prefetch();
-      int64_t t = 0;
-      for (; t + 2 <= T; t += 2) run_tile<4, 2>(w, act, arb, r, t, y, ldy, tile, t == 0 ? pf : Prefetch());
-      for (; t < T; ++t) run_tile<4, 1>(w, act, arb, r, t, y, ldy, tile, t == 0 ? pf : Prefetch());
-    }
-    for (; r < r1; ++r)
-      for (int64_t t = 0; t < T; ++t) run_tile<1, 1>(w, act, arb, r, t, y, ldy, tile);
-    return;
-  }
+           int64_t ldy, const Tile& tile) {
   const int64_t tc = std::max<int64_t>(4, static_cast<int64_t>((384 << 10) / arb) & ~int64_t{3});
   for (int64_t t0 = 0; t0 < T; t0 += tc) {
     const int64_t t1 = std::min(T, t0 + tc);
@@ -576,13 +577,8 @@ template <DType W>
 void gemm_ak(const WeightView& w, const uint8_t* act, int64_t T, int64_t r0, int64_t r1, float* y, int64_t ldy) {
   const AKLayout L(w.n_in);
   auto tile = [&L]<int R, int TT>(const uint8_t* const* wr, const uint8_t* const* ar, float* yy, int64_t ld,
-                                  const Prefetch& pf) {
-    if constexpr (TT == 2) {  // (decode's token pairs: only tile_ak_dec takes them)
-      tile_ak<QK<W>, R, 1>(wr, ar, L, yy, ld, pf);
-      tile_ak<QK<W>, R, 1>(wr, ar + 1, L, yy + ld, ld, Prefetch());
-    } else {
-      tile_ak<QK<W>, R, TT>(wr, ar, L, yy, ld, pf);
-    }
+                                  const Prefetch&) {  // tile_ak fetches ahead itself
+    tile_ak<QK<W>, R, TT>(wr, ar, L, yy, ld);
   };
   if (W == DType::kQ6_K && T == 1) {  // one row at a time: 16.9 ms against 19.9 for 4-row tiles (Zen 4, 1B shape)
     for (int64_t r = r0; r < r1; ++r) run_tile<1, 1>(w, act, L.bytes, r, 0, y, ldy, tile);
@@ -591,12 +587,11 @@ void gemm_ak(const WeightView& w, const uint8_t* act, int64_t T, int64_t r0, int
   if (T < 4) {
     auto dec = [&L]<int R, int TT>(const uint8_t* const* wr, const uint8_t* const* ar, float* yy, int64_t ld,
                                    const Prefetch& pf) {
-      if constexpr (TT <= 2) tile_ak_dec<W, R, TT>(wr, ar, L, yy, ld, pf);
-      else tile_ak<QK<W>, R, TT>(wr, ar, L, yy, ld, pf);  // (not reached: drive tiles T < 4 by 2 and 1)
+      tile_ak_dec<W, R, TT>(wr, ar, L, yy, ld, pf);
     };
-    return drive(w, act, L.bytes, T, r0, r1, y, ldy, L.nsb, dec);
+    return drive_decode(w, act, L.bytes, T, r0, r1, y, ldy, L.nsb, dec);
   }
-  if (T < 8) return drive(w, act, L.bytes, T, r0, r1, y, ldy, L.nsb, tile);
+  if (T < 8) return drive(w, act, L.bytes, T, r0, r1, y, ldy, tile);
   // Prefill: chunks of up to kChunk tokens; 4 rows at a time unpacked once per chunk.
   constexpr int64_t kChunk = 128;
   alignas(64) float sums[16 * kChunk];
@@ -638,7 +633,8 @@ void gemm_f(const WeightView& w, const uint8_t* act, size_t arb, int64_t T, int6
                                  const Prefetch& pf) {
     tile_f<W, R, TT>(wr, ar, n, yy, ld, pf);
   };
-  drive(w, act, arb, T, r0, r1, y, ldy, (n + 15) / 16, tile);
+  if (T < 4) return drive_decode(w, act, arb, T, r0, r1, y, ldy, (n + 15) / 16, tile);
+  drive(w, act, arb, T, r0, r1, y, ldy, tile);
 }
 
 }  // namespace
